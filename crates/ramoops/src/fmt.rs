@@ -1,0 +1,59 @@
+//! Tiny allocation-free text writer for the few fixed formats ramoops prints
+//! (record headers, the ECC notice), usable in a panicking kernel.
+
+/// Writes bytes into a fixed buffer, dropping what does not fit (like
+/// `scnprintf`, which truncates).
+pub(crate) struct ByteWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> ByteWriter<'a> {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        ByteWriter { buf, len: 0 }
+    }
+
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
+        }
+    }
+
+    /// Decimal, zero-padded to at least `width` digits.
+    pub(crate) fn put_u64_width(&mut self, mut v: u64, width: usize) {
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 || n == digits.len() {
+                break;
+            }
+        }
+        for _ in n..width.min(20) {
+            self.put(b"0");
+        }
+        for i in (0..n).rev() {
+            self.put(&[digits[i]]);
+        }
+    }
+
+    pub(crate) fn put_u64(&mut self, v: u64) {
+        self.put_u64_width(v, 1);
+    }
+
+    pub(crate) fn put_i64(&mut self, v: i64) {
+        if v < 0 {
+            self.put(b"-");
+        }
+        self.put_u64(v.unsigned_abs());
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}

@@ -1,0 +1,125 @@
+//! `crashview`: read what a crashed Linux machine left behind.
+//!
+//! This file parses arguments, runs, and maps the outcome to an exit code;
+//! the work is in [`pstore_cmd`] over the reader crates.
+
+mod input;
+mod pstore_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Read Linux kernel crash data: ramoops regions, pstore directories,
+/// systemd-pstore archives.
+#[derive(Parser, Debug)]
+#[command(name = "crashview", version, about, long_about = None, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  crashview pstore list fixtures/ramoops/sysrq-ecc/region.bin
+  crashview pstore list /sys/fs/pstore --json
+  crashview pstore extract region.bin -o out/ --record-size 0x4000 --ecc 16";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// pstore records: from a raw ramoops region image, a /sys/fs/pstore
+    /// directory or a systemd-pstore archive.
+    #[command(subcommand)]
+    Pstore(PstoreCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PstoreCommand {
+    /// List every record: zone, type, reason, part, time, compression, ECC.
+    List {
+        /// Region image, pstore directory or systemd-pstore archive.
+        input: std::path::PathBuf,
+        /// Print JSON (schema: crashview.pstore.list/1).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        params: RamoopsArgs,
+    },
+    /// Write one file per record, named and filled as /sys/fs/pstore would.
+    Extract {
+        /// Region image, pstore directory or systemd-pstore archive.
+        input: std::path::PathBuf,
+        /// Output directory (created if missing).
+        #[arg(short, long)]
+        output: std::path::PathBuf,
+        #[command(flatten)]
+        params: RamoopsArgs,
+    },
+}
+
+/// Overrides for autodetection, named like the ramoops module parameters.
+/// Numbers take decimal or 0x-prefixed hex.
+#[derive(Args, Debug, Default, Clone)]
+pub struct RamoopsArgs {
+    /// ramoops mem_size (default: the image's size).
+    #[arg(long, value_parser = parse_num)]
+    pub mem_size: Option<u64>,
+    /// ramoops record_size.
+    #[arg(long, value_parser = parse_num)]
+    pub record_size: Option<u64>,
+    /// ramoops console_size.
+    #[arg(long, value_parser = parse_num)]
+    pub console_size: Option<u64>,
+    /// ramoops ftrace_size.
+    #[arg(long, value_parser = parse_num)]
+    pub ftrace_size: Option<u64>,
+    /// ramoops pmsg_size.
+    #[arg(long, value_parser = parse_num)]
+    pub pmsg_size: Option<u64>,
+    /// ramoops ecc (0 = off; 1 means 16).
+    #[arg(long, value_parser = parse_num)]
+    pub ecc: Option<u64>,
+    /// Number of per-CPU ftrace zones (the writer's nr_cpu_ids).
+    #[arg(long, value_parser = parse_num)]
+    pub ftrace_zones: Option<u64>,
+}
+
+fn parse_num(s: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|e| format!("{s:?} is not a number: {e}"))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Pstore(PstoreCommand::List {
+            input,
+            json,
+            params,
+        }) => pstore_cmd::list(&input, &params.to_overrides()?, json),
+        Command::Pstore(PstoreCommand::Extract {
+            input,
+            output,
+            params,
+        }) => pstore_cmd::extract(&input, &output, &params.to_overrides()?),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`crashview … | head`) is not a failure.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("crashview: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
