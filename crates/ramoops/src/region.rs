@@ -279,7 +279,10 @@ fn sig_at(bytes: &[u8], off: u64) -> Signature {
     word_at(bytes, off).map_or(Signature::Invalid, Signature::classify)
 }
 
-/// Offsets (even, as zones are 2-aligned) holding a ramoops signature.
+/// Offsets (even, as zones are 2-aligned) holding what looks like a zone
+/// header: a ramoops signature with `start <= size < mem_size`. The ring
+/// check keeps text that happens to contain "DBGC"-like words (log data is
+/// ASCII) from passing for a header.
 fn signature_offsets(bytes: &[u8], mem_size: u64) -> Vec<(u64, Signature)> {
     let end = bytes
         .len()
@@ -287,9 +290,9 @@ fn signature_offsets(bytes: &[u8], mem_size: u64) -> Vec<(u64, Signature)> {
     let mut out = Vec::new();
     let mut off = 0usize;
     while off + HEADER_LEN <= end {
-        let w = u32::from_le_bytes([bytes[off], bytes[off + 1], bytes[off + 2], bytes[off + 3]]);
-        let s = Signature::classify(w);
-        if s != Signature::Invalid {
+        let h = ZoneHeader::parse(&bytes[off..off + HEADER_LEN]).unwrap_or_default();
+        let s = h.signature();
+        if s != Signature::Invalid && h.start <= h.size && u64::from(h.size) < mem_size {
             out.push((off as u64, s));
             if out.len() >= MAX_ZONES {
                 break;
@@ -337,10 +340,22 @@ fn choose_layout(
         let mut score = 0usize;
         let mut misses = 0usize;
         for (kind, _, off, _) in layout.zones().take(MAX_ZONES) {
+            // Zones past the end of a truncated image are unknown, not wrong.
+            if off.saturating_add(HEADER_LEN as u64) > bytes.len() as u64 {
+                continue;
+            }
             let s = sig_at(bytes, off);
+            // A zone holding a ramoops dump header is a dmesg zone, whatever
+            // its size: this separates the last dmesg zone from a console zone
+            // of the same size.
+            let holds_dump = usize::try_from(off)
+                .ok()
+                .and_then(|o| bytes.get(o + HEADER_LEN..o + HEADER_LEN + 4))
+                .is_some_and(|b| b == crate::dmesg::HEADER_MAGIC);
             let ok = match kind {
                 ZoneKind::Ftrace => matches!(s, Signature::Versioned { .. }),
-                _ => s == Signature::Plain,
+                ZoneKind::Dmesg => s == Signature::Plain,
+                ZoneKind::Console | ZoneKind::Pmsg => s == Signature::Plain && !holds_dump,
             };
             if ok {
                 score += 1;
@@ -431,15 +446,9 @@ fn candidates(sigs: &[(u64, Signature)], mem_size: u64, ov: &Overrides) -> Vec<P
     tail_sizes.push(0);
     tail_sizes.sort_unstable();
     tail_sizes.dedup();
-    let ftrace_opts: Vec<(u64, u32)> = if versioned.is_empty() {
-        vec![(0, 1)]
-    } else {
-        tail_sizes
-            .iter()
-            .filter(|&&s| s != 0)
-            .map(|&s| (s, nftrace))
-            .collect()
-    };
+    // ftrace zones may be missing from a damaged or cut image, so sizes
+    // without a versioned header seen are candidates too.
+    let ftrace_opts: Vec<(u64, u32)> = tail_sizes.iter().map(|&s| (s, nftrace)).collect();
     for record in pow2s() {
         // Console before pmsg on ties: a lone tail zone is more often the console.
         for &console in tail_sizes.iter().rev() {
@@ -493,6 +502,11 @@ fn detect_ecc(bytes: &[u8], layout: &Layout, diags: &mut Vec<Diagnostic>) -> usi
             let (Some(head), Some(par)) = (zone.get(..HEADER_LEN), zone.get(po..po + n)) else {
                 continue;
             };
+            // The first syndrome (evaluation at α^0) of a codeword is the XOR
+            // of all its symbols: a cheap filter before the full decode.
+            if head.iter().chain(par).fold(0u8, |a, &b| a ^ b) != 0 {
+                continue;
+            }
             let Ok(codec) = Codec::new(n) else { continue };
             let mut h = [0u8; HEADER_LEN];
             h.copy_from_slice(head);

@@ -78,9 +78,9 @@ impl Signature {
         let v = sig ^ SIG_DBGC;
         if v == 0 {
             Signature::Plain
-        } else if (2..=9).contains(&(v >> 16)) {
-            // Linux 2.6.x (0x02xxxx) to any version with a single-digit major
-            // (KERNEL_VERSION packs major in bits 16..24; real majors are < 10).
+        } else if (2..=9).contains(&(v >> 16)) && (v >> 8) & 0xff < 64 {
+            // KERNEL_VERSION packs (major << 16) | (minor << 8) | patch; real
+            // kernels have majors 2..9 and minors below 64.
             Signature::Versioned { version_code: v }
         } else {
             Signature::Invalid
