@@ -339,7 +339,13 @@ fn choose_layout(
         };
         let mut score = 0usize;
         let mut misses = 0usize;
-        for (kind, _, off, _) in layout.zones().take(MAX_ZONES) {
+        let total = layout.zones().take(MAX_ZONES).count();
+        let best_key = best.as_ref().map_or(0, |(k, _, _)| *k);
+        for (seen, (kind, _, off, _)) in layout.zones().take(MAX_ZONES).enumerate() {
+            // Stop once even all remaining zones matching cannot beat the best.
+            if (score + total - seen) * 4 <= best_key + misses {
+                break;
+            }
             // Zones past the end of a truncated image are unknown, not wrong.
             if off.saturating_add(HEADER_LEN as u64) > bytes.len() as u64 {
                 continue;
@@ -407,7 +413,7 @@ fn choose_layout(
 /// pmsg. Overrides filter the candidates.
 fn candidates(sigs: &[(u64, Signature)], mem_size: u64, ov: &Overrides) -> Vec<Params> {
     let mut out = Vec::new();
-    let pow2s = || (4..=40).map(|s| 1u64 << s).filter(|&v| v <= mem_size);
+    let pow2s = || (8..=40).map(|s| 1u64 << s).filter(|&v| v <= mem_size);
     let keep = |p: &Params| {
         let eq = |o: Option<u64>, v: u64| o.is_none_or(|o| round_down_pow2(o) == v);
         eq(ov.record_size, p.record_size)
@@ -473,27 +479,25 @@ fn candidates(sigs: &[(u64, Signature)], mem_size: u64, ov: &Overrides) -> Vec<P
     out
 }
 
-/// Finds the ECC size: the parity count under which zone headers decode as
-/// codewords. Tries the first few zones with a signature; 0 when none match.
+/// Finds the ECC size: the smallest parity count under which a zone header
+/// and the last N bytes of its zone (where ram_core.c keeps the header
+/// parity, whatever N is) form a Reed–Solomon codeword. Looks at the first
+/// four zones with a signature; 0 when none matches.
 fn detect_ecc(bytes: &[u8], layout: &Layout, diags: &mut Vec<Diagnostic>) -> usize {
-    let mut votes = [0u32; MAX_ROOTS + 1];
-    let mut tried = 0;
-    for (_, _, off, size) in layout.zones() {
-        if tried == 4 {
-            break;
-        }
-        let (Ok(o), Ok(sz)) = (usize::try_from(off), usize::try_from(size)) else {
-            continue;
-        };
-        let Some(zone) = bytes.get(o..o.saturating_add(sz)) else {
-            continue;
-        };
-        if Signature::classify(ZoneHeader::parse(zone).map_or(0, |h| h.sig)) == Signature::Invalid {
-            continue;
-        }
-        tried += 1;
-        for (n, vote) in votes.iter_mut().enumerate().skip(1) {
-            let Ok(g) = ZoneGeometry::new(sz, n) else {
+    let zones: Vec<&[u8]> = layout
+        .zones()
+        .filter_map(|(_, _, off, size)| {
+            let o = usize::try_from(off).ok()?;
+            bytes.get(o..o.checked_add(usize::try_from(size).ok()?)?)
+        })
+        .filter(|z| ZoneHeader::parse(z).is_some_and(|h| h.signature() != Signature::Invalid))
+        .take(4)
+        .collect();
+    for n in 1..=MAX_ROOTS {
+        let mut codec = None;
+        let mut clean = 0;
+        for zone in &zones {
+            let Ok(g) = ZoneGeometry::new(zone.len(), n) else {
                 continue;
             };
             let Some(po) = g.header_parity_offset() else {
@@ -507,33 +511,32 @@ fn detect_ecc(bytes: &[u8], layout: &Layout, diags: &mut Vec<Diagnostic>) -> usi
             if head.iter().chain(par).fold(0u8, |a, &b| a ^ b) != 0 {
                 continue;
             }
-            let Ok(codec) = Codec::new(n) else { continue };
+            let Some(c) = codec.get_or_insert_with(|| Codec::new(n).ok()) else {
+                continue;
+            };
             let mut h = [0u8; HEADER_LEN];
             h.copy_from_slice(head);
-            if matches!(codec.decode(&mut h, par), Ok(crate::rs::Decoded::Clean)) {
-                *vote += 1;
+            if matches!(c.decode(&mut h, par), Ok(crate::rs::Decoded::Clean)) {
+                clean += 1;
             }
         }
+        if clean > 0 {
+            if clean < zones.len() {
+                push(
+                    diags,
+                    Severity::Note,
+                    0,
+                    None,
+                    format!(
+                        "ecc={n} detected from {clean} of {} zone headers",
+                        zones.len()
+                    ),
+                );
+            }
+            return n;
+        }
     }
-    let (best, count) = votes
-        .iter()
-        .enumerate()
-        .max_by_key(|(n, v)| (**v, core::cmp::Reverse(*n)))
-        .map(|(n, v)| (n, *v))
-        .unwrap_or((0, 0));
-    if count == 0 {
-        return 0;
-    }
-    if (count as usize) < tried {
-        push(
-            diags,
-            Severity::Note,
-            0,
-            None,
-            format!("ecc={best} detected from {count} of {tried} zone headers"),
-        );
-    }
-    best
+    0
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -15,6 +15,10 @@
 //! (polynomial or index form) fits a `u8` because the field has 255 elements
 //! and index 255 stands for zero.
 
+// The decoder is polynomial arithmetic over several arrays at once; explicit
+// indices mirror the math and Linux's formulation, which makes review easier.
+#![allow(clippy::needless_range_loop)]
+
 /// Symbols per codeword: `2^8 - 1`.
 const NN: usize = 255;
 /// Index-form representation of the zero element (`log(0) = -inf`).
@@ -26,10 +30,13 @@ pub const MAX_ROOTS: usize = NN - BLOCK_SIZE;
 /// ramoops' ECC block size (`ecc_info->block_size ?: 128`).
 pub const BLOCK_SIZE: usize = 128;
 
-/// `alpha_to[i] = α^i` and `index_of[x] = log_α(x)` for GF(2^8) over [`GF_POLY`].
+/// `alpha_to[i] = α^i` and `index_of[x] = log_α(x)` for GF(2^8) over
+/// [`GF_POLY`]; `exp2[i] = α^(i mod 255)` for `i < 512` so that the sum of two
+/// logarithms needs no modulo on hot paths.
 struct Tables {
     alpha_to: [u8; 256],
     index_of: [u8; 256],
+    exp2: [u8; 512],
 }
 
 const fn build_tables() -> Tables {
@@ -49,7 +56,17 @@ const fn build_tables() -> Tables {
         sr &= NN as u16;
         i += 1;
     }
-    Tables { alpha_to, index_of }
+    let mut exp2 = [0u8; 512];
+    let mut i = 0;
+    while i < 512 {
+        exp2[i] = alpha_to[i % NN];
+        i += 1;
+    }
+    Tables {
+        alpha_to,
+        index_of,
+        exp2,
+    }
 }
 
 static TABLES: Tables = build_tables();
@@ -62,6 +79,12 @@ fn modnn(x: usize) -> usize {
 #[inline]
 fn alpha(i: usize) -> u8 {
     TABLES.alpha_to[modnn(i)]
+}
+
+/// `α^(a + b)` for two logarithms below 256 (so `a + b < 512`).
+#[inline]
+fn alpha_sum(a: u8, b: u8) -> u8 {
+    TABLES.exp2[a as usize + b as usize]
 }
 
 #[inline]
@@ -163,12 +186,12 @@ impl Codec {
             let fb = log(d ^ par[0]);
             if fb != A0 {
                 for j in 1..nroots {
-                    par[j] ^= alpha(fb as usize + self.genpoly[nroots - j] as usize);
+                    par[j] ^= alpha_sum(fb, self.genpoly[nroots - j]);
                 }
             }
             par.copy_within(1.., 0);
             par[nroots - 1] = if fb != A0 {
-                alpha(fb as usize + self.genpoly[0] as usize)
+                alpha_sum(fb, self.genpoly[0])
             } else {
                 0
             };
@@ -197,7 +220,7 @@ impl Codec {
                 acc = if acc == 0 {
                     sym
                 } else {
-                    sym ^ alpha(log(acc) as usize + i)
+                    sym ^ alpha_sum(log(acc), i as u8)
                 };
             }
             *syn = acc;
