@@ -14,15 +14,21 @@ use crashview_ramoops::layout::Layout;
 use crashview_ramoops::region::{Overrides, Region};
 use libtest_mimic::{Arguments, Failed, Trial};
 
-fn fixture_dirs() -> Vec<PathBuf> {
-    let mut roots = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ramoops")];
-    if let Ok(extra) = std::env::var("CRASHVIEW_FIXTURES") {
-        roots.push(PathBuf::from(extra));
+/// (label, dir) for every fixture: the checked-in ones, and fresh ones under
+/// `$CRASHVIEW_FIXTURES` (labelled `fresh/…`; an empty set there is an error).
+fn fixture_dirs() -> Vec<(String, PathBuf)> {
+    let mut roots = vec![(
+        String::new(),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ramoops"),
+    )];
+    if let Some(extra) = std::env::var_os("CRASHVIEW_FIXTURES").filter(|v| !v.is_empty()) {
+        roots.push(("fresh/".to_string(), PathBuf::from(extra)));
     }
     let mut out = Vec::new();
-    for root in roots {
+    for (label, root) in roots {
+        let before = out.len();
         let Ok(rd) = std::fs::read_dir(&root) else {
-            continue;
+            panic!("cannot read fixture directory {}", root.display())
         };
         for e in rd.flatten() {
             let p = e.path();
@@ -30,9 +36,17 @@ fn fixture_dirs() -> Vec<PathBuf> {
                 && p.join("region.bin").is_file()
                 && p.join("pstore").is_dir()
             {
-                out.push(p);
+                out.push((
+                    format!("{label}{}", p.file_name().unwrap().to_string_lossy()),
+                    p,
+                ));
             }
         }
+        assert!(
+            out.len() > before,
+            "no fixtures found under {}",
+            root.display()
+        );
     }
     out.sort();
     out
@@ -149,10 +163,7 @@ fn check(dir: &Path, autodetect: bool) -> Result<(), Failed> {
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
-    let dirs = fixture_dirs();
-    assert!(!dirs.is_empty(), "no fixtures found under fixtures/ramoops");
-    for dir in dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    for (name, dir) in fixture_dirs() {
         let d = dir.clone();
         trials.push(Trial::test(format!("{name}::autodetect"), move || {
             check(&d, true)
