@@ -115,7 +115,7 @@ pub enum Decoded {
 }
 
 /// A Reed–Solomon codec for one parity size, as `init_rs(8, 0x11d, 0, 1, nroots)`.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct Codec {
     nroots: usize,
     /// Generator polynomial in index form, `genpoly[0..=nroots]`.

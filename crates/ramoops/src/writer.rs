@@ -94,6 +94,30 @@ impl<'a> ZoneWriter<'a> {
         self.update_header_ecc();
     }
 
+    /// The data area, for callers that fill it in place (a panicking kernel
+    /// has no spare buffer for a whole record); follow with
+    /// [`commit_fresh`](Self::commit_fresh).
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        let end = HEADER_LEN + self.geom.data_size;
+        self.zone.get_mut(HEADER_LEN..end).unwrap_or(&mut [])
+    }
+
+    /// Accounts `len` bytes placed at the start of the data area of a zapped
+    /// zone: the header and parity end up exactly as if [`zap`](Self::zap)
+    /// then [`write`](Self::write) of those bytes had run.
+    pub fn commit_fresh(&mut self, len: usize) {
+        let cap = self.geom.data_size;
+        let len = len.min(cap);
+        let mut h = self.header();
+        h.size = len as u32;
+        h.start = if len == cap { 0 } else { len as u32 };
+        if let Some(dst) = self.zone.get_mut(..HEADER_LEN) {
+            dst.copy_from_slice(&h.to_bytes());
+        }
+        self.update_ecc(0, len);
+        self.update_header_ecc();
+    }
+
     fn update(&mut self, start: usize, bytes: &[u8]) {
         let lo = HEADER_LEN + start;
         if let Some(dst) = self.zone.get_mut(lo..lo + bytes.len()) {

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds panic_recorder.ko for a kernel: the Rust recorder as a static
+# object (nightly, -Zbuild-std, kernel code model), then Kbuild links it with
+# the C shim. Output: $OUT/mod/panic_recorder.ko (default target/kmod).
+#   KREL=6.1.0-56-amd64 kernel-side/linux-module/build.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+KREL=${KREL:-$(uname -r)}
+KDIR=${KDIR:-/usr/src/linux-headers-$KREL}
+OUT=${OUT:-$root/target/kmod}
+[ -f "$KDIR/Makefile" ] || { echo "no kernel headers at $KDIR (apt-get install linux-headers-$KREL)" >&2; exit 1; }
+
+# Rust: the recipe DESIGN.md records as working with Debian's 6.1 headers.
+# -Zplt=yes: without it the module loader rejects R_X86_64_GOTPCREL.
+export CARGO_TARGET_DIR=$OUT/cargo
+RUSTFLAGS="-C code-model=kernel -C relocation-model=static -C no-redzone=yes -Zplt=yes" \
+	cargo +nightly build --release --quiet \
+	-Zbuild-std=core,compiler_builtins --target x86_64-unknown-none \
+	--manifest-path "$here/rust/Cargo.toml"
+lib=$CARGO_TARGET_DIR/x86_64-unknown-none/release/libpanic_recorder_kmod.a
+
+# One relocatable object for Kbuild, without LLVM bitcode sections.
+mod=$OUT/mod
+rm -rf "$mod"; mkdir -p "$mod"
+ld -r --whole-archive "$lib" -o "$mod/rust.o"
+objcopy --remove-section=.llvmbc --remove-section=.llvmcmd "$mod/rust.o" "$mod/panic_recorder_rust.o_shipped"
+rm "$mod/rust.o"
+echo "cmd_$mod/panic_recorder_rust.o := cp $mod/panic_recorder_rust.o_shipped $mod/panic_recorder_rust.o" > "$mod/.panic_recorder_rust.o.cmd"
+cp "$here/Kbuild" "$here/cvpr_shim.c" "$mod/"
+make -s -C "$KDIR" M="$mod" modules >&2
+echo "$mod/panic_recorder.ko"

@@ -1,0 +1,40 @@
+//! The only door to the kernel. The Linux module implements it with real
+//! kernel calls (kernel-side/linux-module); host tests implement it with
+//! threads and a byte buffer.
+
+/// What the panic path needs from the kernel. Every method must be callable
+/// from the panicking CPU with interrupts off: no sleeping, no locks that a
+/// stopped CPU could hold.
+pub trait Platform: Sync {
+    /// Monotonic nanoseconds (`local_clock()`).
+    fn now_ns(&self) -> u64;
+    /// Wall-clock time, seconds and nanoseconds (`ktime_get_real_ts64()`).
+    fn wall_time(&self) -> (i64, u64);
+    /// The current CPU (`raw_smp_processor_id()`).
+    fn cpu_id(&self) -> u16;
+    /// Stops the other CPUs (`crash_smp_send_stop()`); returns whether it was
+    /// done here (a module leaves it to the stock `panic()`).
+    fn stop_other_cpus(&self) -> bool;
+    /// Jumps to the crash kernel; returns only when that was not possible.
+    fn crash_kexec(&self);
+    /// Unblanks and flushes consoles; returns whether it was done here.
+    fn console_flush(&self) -> bool;
+    /// Waits `ms` milliseconds (`mdelay` in small steps, touching watchdogs);
+    /// returns whether it was done here.
+    fn delay_ms(&self, ms: u64) -> bool;
+    /// Restarts the machine; returns only when it could not (or was left to
+    /// the stock `panic()`).
+    fn reboot(&self);
+    /// Whether `addr` is the start of kernel or module code we may call.
+    fn is_code(&self, addr: usize) -> bool;
+    /// Prints one log line (`printk`, no trailing newline needed).
+    fn print(&self, line: &[u8]);
+    /// Copies the newest end of the kernel log into `buf`, oldest line first,
+    /// each line as `<level>[seconds.micros] text\n` (`kmsg_dump_get_buffer`
+    /// with syslog prefixes); returns the bytes written.
+    fn kmsg_tail(&self, buf: &mut [u8]) -> usize;
+    /// `(KASLR offset if known, taint flags)` for the info list. A module
+    /// cannot see `_text`, so it reports no offset (the stock x86 panic
+    /// notifier prints "Kernel Offset:" anyway).
+    fn kernel_facts(&self) -> (Option<u64>, u64);
+}
