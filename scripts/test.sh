@@ -24,6 +24,10 @@ if ! command -v cargo >/dev/null; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 rustup target add x86_64-unknown-none >/dev/null
+# The kernel module's Rust part needs nightly's -Zbuild-std (DESIGN.md).
+# Without it the kernel side cannot be tested: fail loudly, never skip.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+rustup component add rust-src --toolchain nightly >/dev/null
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -32,16 +36,21 @@ cargo clippy -j2 --workspace --all-targets -- -D warnings
 log "no_std build of the shared format crate (kernel target)"
 cargo build -j2 -p crashview-ramoops --no-default-features --target x86_64-unknown-none
 
-# A fresh crash from the real Debian kernel, read back by the stock kernel,
+# Fresh crashes from the real Debian kernel, read back by the stock kernel,
 # must match what we read: proves byte compatibility on today's kernel, not
-# only on the checked-in fixtures. Set CRASHVIEW_SKIP_QEMU=1 to skip locally.
-fresh=
+# only on the checked-in fixtures. The recorder runs are the kernel-side
+# test: our module in a real kernel, real panics (sysrq, nested, a hung
+# notifier), stock ramoops reading our records. CRASHVIEW_SKIP_QEMU=1 skips
+# this locally (CI never sets it).
+fresh=; fresh_rec=
 if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
-	fresh=$(mktemp -d)
-	trap 'rm -rf "$fresh"' EXIT
-	log "regenerating fixtures sysrq-ecc and wrap with the real kernel in QEMU"
+	fresh=$(mktemp -d); fresh_rec=$(mktemp -d)
+	trap 'rm -rf "$fresh" "$fresh_rec"' EXIT
+	log "regenerating ramoops fixtures sysrq-ecc and wrap with the real kernel in QEMU"
 	fixtures/generate.sh --out "$fresh" sysrq-ecc wrap
+	log "building panic_recorder.ko and running it in the real kernel: sysrq, nested, hang"
+	fixtures/recorder/generate.sh --out "$fresh_rec" sysrq nested hang
 fi
 
 log "cargo test"
-CRASHVIEW_FIXTURES=${fresh} cargo test -j2 --workspace
+CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} cargo test -j2 --workspace

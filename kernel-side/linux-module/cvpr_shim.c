@@ -103,7 +103,7 @@ module_param(notifiers_level, int, 0400);
 MODULE_PARM_DESC(notifiers_level, "legacy panic_notifiers_level 0..4 (-1: unset)");
 static char *selftest = "";
 module_param(selftest, charp, 0400);
-MODULE_PARM_DESC(selftest, "comma list: nested (hypervisor entry panics), hang (pre-reboot entry hangs), corrupt (an info entry is corrupted)");
+MODULE_PARM_DESC(selftest, "'+'-separated: nested (hypervisor entry panics), hang (pre-reboot entry hangs), corrupt (an info entry is corrupted)");
 
 /* ---- the Platform, called from Rust ---- */
 

@@ -89,6 +89,8 @@ impl core::fmt::Display for Error {
     }
 }
 
+impl core::error::Error for Error {}
+
 /// Result with this crate's [`Error`].
 pub type Result<T> = core::result::Result<T, Error>;
 
@@ -223,6 +225,9 @@ pub enum Outcome {
     NestedPanic = 4,
     /// Returned although it should not have (e.g. crash dump with no crash kernel).
     Returned = 5,
+    /// Not done here: the kernel's own `panic()` does it (the recorder runs
+    /// from a notifier in a stock kernel).
+    Delegated = 6,
 }
 
 impl Outcome {
@@ -234,6 +239,7 @@ impl Outcome {
             3 => Outcome::CorruptedEntry,
             4 => Outcome::NestedPanic,
             5 => Outcome::Returned,
+            6 => Outcome::Delegated,
             _ => return None,
         })
     }
@@ -246,6 +252,7 @@ impl Outcome {
             Outcome::CorruptedEntry => "corrupted entry skipped",
             Outcome::NestedPanic => "nested panic",
             Outcome::Returned => "returned",
+            Outcome::Delegated => "left to the kernel's panic()",
         }
     }
 }
@@ -528,6 +535,27 @@ fn volatile_store(dst: &mut u8, v: u8) {
     unsafe { core::ptr::write_volatile(dst, v) }
 }
 
+/// A summary of a journal: where the panic path stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// The `PanicStart` entry.
+    pub start: Option<Entry>,
+    /// Steps in the journaled plan.
+    pub plan_len: u8,
+    /// The step begun and never ended (the path stopped in it), if any.
+    pub open_step: Option<Entry>,
+    /// The list entry called and never returned, if any.
+    pub open_call: Option<Entry>,
+    /// Every step ran (`PanicEnd` written).
+    pub finished: bool,
+    /// Nested panics recorded.
+    pub nested: u32,
+    /// Corrupted list entries skipped.
+    pub corrupt: u32,
+    /// CPUs turned away.
+    pub other_cpus: u32,
+}
+
 /// How the journal ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tail {
@@ -623,6 +651,40 @@ impl<'a> Journal<'a> {
     /// Number of complete entries.
     pub fn len(&self) -> u32 {
         self.count
+    }
+
+    /// Where the panic path got to: the step (and list entry) begun but
+    /// never ended, whether it finished, how often it was re-entered.
+    pub fn progress(&self) -> Progress {
+        let mut p = Progress::default();
+        for e in self.entries() {
+            match e.kind {
+                EntryKind::PanicStart => p.start = Some(e),
+                EntryKind::PlanStep => p.plan_len = p.plan_len.saturating_add(1),
+                EntryKind::StepBegin => {
+                    p.open_step = Some(e);
+                    p.open_call = None;
+                }
+                EntryKind::StepEnd => {
+                    if p.open_step.is_some_and(|s| s.step == e.step) {
+                        p.open_step = None;
+                        p.open_call = None;
+                    }
+                }
+                EntryKind::CallBegin => p.open_call = Some(e),
+                EntryKind::CallEnd => p.open_call = None,
+                EntryKind::NestedPanic => p.nested += 1,
+                EntryKind::CorruptEntry => p.corrupt += 1,
+                EntryKind::PanicEnd => p.finished = true,
+                EntryKind::OtherCpu => {
+                    p.other_cpus = p
+                        .other_cpus
+                        .saturating_add(e.arg.min(u64::from(u32::MAX)) as u32)
+                }
+                EntryKind::Note | EntryKind::DumpWritten => {}
+            }
+        }
+        p
     }
 
     /// No complete entries.

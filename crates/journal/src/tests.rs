@@ -163,3 +163,29 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn progress_names_the_open_step_and_call() {
+    let mut zone = [0u8; HEADER_LEN + 16 * ENTRY_LEN];
+    let mut w = JournalWriter::arm(&mut zone, 1).unwrap();
+    w.append(&Entry::new(EntryKind::PanicStart, 0, 0, 1).with_name(b"boom"))
+        .unwrap();
+    w.append(&Entry::new(EntryKind::PlanStep, 0, 0, 1).with_arg(StepKind::Hypervisor as u64))
+        .unwrap();
+    w.append(&Entry::new(EntryKind::PlanStep, 1, 0, 1).with_arg(StepKind::PreReboot as u64))
+        .unwrap();
+    w.append(&Entry::new(EntryKind::StepBegin, 0, 0, 2))
+        .unwrap();
+    w.append(&Entry::new(EntryKind::StepEnd, 0, 0, 3).with_arg(Outcome::Done as u64))
+        .unwrap();
+    w.append(&Entry::new(EntryKind::StepBegin, 1, 0, 4))
+        .unwrap();
+    w.append(&Entry::new(EntryKind::CallBegin, 1, 0, 5).with_name(b"hung"))
+        .unwrap();
+    let p = read(&zone).unwrap().progress();
+    assert_eq!(p.plan_len, 2);
+    assert!(!p.finished);
+    assert_eq!(p.open_step.unwrap().step, 1);
+    assert_eq!(p.open_call.unwrap().name_bytes(), b"hung");
+    assert_eq!(p.start.unwrap().name_bytes(), b"boom");
+}

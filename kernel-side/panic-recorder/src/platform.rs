@@ -22,9 +22,9 @@ pub trait Platform: Sync {
     /// Waits `ms` milliseconds (`mdelay` in small steps, touching watchdogs);
     /// returns whether it was done here.
     fn delay_ms(&self, ms: u64) -> bool;
-    /// Restarts the machine; returns only when it could not (or was left to
-    /// the stock `panic()`).
-    fn reboot(&self);
+    /// Restarts the machine. Returns `false` when that is left to the stock
+    /// `panic()`, `true` when it was tried here and (surprisingly) returned.
+    fn reboot(&self) -> bool;
     /// Whether `addr` is the start of kernel or module code we may call.
     fn is_code(&self, addr: usize) -> bool;
     /// Prints one log line (`printk`, no trailing newline needed).

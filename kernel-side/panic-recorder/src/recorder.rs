@@ -484,8 +484,11 @@ impl Recorder {
             }
             StepKind::PostReboot => self.run_list(p, ListId::PostReboot, step),
             StepKind::Reboot => {
-                p.reboot();
-                Outcome::Returned
+                if p.reboot() {
+                    Outcome::Returned
+                } else {
+                    Outcome::Delegated
+                }
             }
         }
     }
@@ -616,11 +619,12 @@ impl Recorder {
     }
 }
 
+/// `true`: done here; `false`: the platform leaves it to the kernel's panic().
 fn done_if(b: bool) -> Outcome {
     if b {
         Outcome::Done
     } else {
-        Outcome::Skipped
+        Outcome::Delegated
     }
 }
 

@@ -72,7 +72,9 @@ impl Platform for Host {
         self.clock.fetch_add(ms * 1_000_000, Ordering::SeqCst);
         true
     }
-    fn reboot(&self) {}
+    fn reboot(&self) -> bool {
+        true
+    }
     fn is_code(&self, addr: usize) -> bool {
         addr != 0 && addr % 2 == 0 || addr % 2 == 1
     }

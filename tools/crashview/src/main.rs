@@ -4,6 +4,7 @@
 //! the work is in [`pstore_cmd`] over the reader crates.
 
 mod input;
+mod journal_cmd;
 mod pstore_cmd;
 
 use std::process::ExitCode;
@@ -30,6 +31,18 @@ enum Command {
     /// directory or a systemd-pstore archive.
     #[command(subcommand)]
     Pstore(PstoreCommand),
+    /// The panic recorder's journal in a region image: plan, steps in the
+    /// order they ran, and where the panic path stopped.
+    Journal {
+        /// Region image (ramoops zones followed by the journal).
+        input: std::path::PathBuf,
+        /// Offset of the journal zone (default: found by its header).
+        #[arg(long, value_parser = parse_num)]
+        journal_offset: Option<u64>,
+        /// Print JSON (schema: crashview.journal/1).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -93,6 +106,11 @@ fn parse_num(s: &str) -> Result<u64, String> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Journal {
+            input,
+            journal_offset,
+            json,
+        } => journal_cmd::run(&input, journal_offset, json),
         Command::Pstore(PstoreCommand::List {
             input,
             json,

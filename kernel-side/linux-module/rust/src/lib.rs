@@ -56,7 +56,9 @@ impl Platform for Kernel {
     fn delay_ms(&self, _ms: u64) -> bool {
         false
     }
-    fn reboot(&self) {}
+    fn reboot(&self) -> bool {
+        false
+    }
     fn is_code(&self, addr: usize) -> bool {
         // SAFETY: plain C call on an integer.
         unsafe { cvpr_shim_is_code(addr) != 0 }

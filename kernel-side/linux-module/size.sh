@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Reports the size of the recorder in the kernel build: .text/.rodata/.data/.bss
+# of the Rust object and of the whole module, and the largest stack frames
+# (from the compiler's -Z emit-stack-sizes section).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:-$here/../../target/kmod}
+KREL=${KREL:-6.1.0-56-amd64} OUT=$OUT "$here/build.sh" >/dev/null
+echo "== section sizes (bytes)"
+size -A "$OUT/mod/panic_recorder_rust.o_shipped" | awk '$1 ~ /^\.(text|rodata|data|bss)/ {s[$1]+=$2} END {for (k in s) printf "rust object %-8s %d\n", k, s[k]}' | sort
+size "$OUT/mod/panic_recorder.ko" | tail -1 | awk '{printf "whole module text %d data %d bss %d\n", $1, $2, $3}'

@@ -1,0 +1,265 @@
+//! `crashview journal`: the panic path as the panic recorder journaled it —
+//! the plan, every step in the order it ran with times and outcomes, and
+//! where it stopped.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use crashview_journal::{
+    self as journal, Entry, EntryKind, Header, Journal, Outcome, StepKind, Tail,
+};
+use serde::Serialize;
+
+/// Finds the journal zone in a region image: the last offset holding a
+/// valid journal header (the recorder puts it after the ramoops zones).
+/// Returns (offset, zone bytes).
+pub fn locate(bytes: &[u8], at: Option<u64>) -> Option<(usize, &[u8])> {
+    if let Some(at) = at {
+        let at = usize::try_from(at).ok()?;
+        return bytes.get(at..).map(|z| (at, z));
+    }
+    let mut found = None;
+    let mut off = 0usize;
+    while off + journal::HEADER_LEN <= bytes.len() {
+        if bytes[off..].starts_with(&journal::MAGIC) && Header::parse(&bytes[off..]).is_ok() {
+            found = Some(off);
+        }
+        off += 2;
+    }
+    found.map(|o| (o, &bytes[o..]))
+}
+
+#[derive(Serialize)]
+struct JsonJournal {
+    schema: &'static str,
+    input: String,
+    offset: usize,
+    generation: u32,
+    capacity: u32,
+    tail: String,
+    finished: bool,
+    stopped_in_step: Option<JsonStep>,
+    stopped_in_call: Option<String>,
+    plan: Vec<String>,
+    entries: Vec<JsonEntry>,
+}
+
+#[derive(Serialize)]
+struct JsonStep {
+    index: u8,
+    step: String,
+}
+
+#[derive(Serialize)]
+struct JsonEntry {
+    seq: u32,
+    kind: String,
+    step: u8,
+    step_name: Option<String>,
+    cpu: u16,
+    time_ns: u64,
+    arg: u64,
+    outcome: Option<&'static str>,
+    name: String,
+}
+
+fn plan_of(j: &Journal<'_>) -> Vec<StepKind> {
+    j.entries()
+        .filter(|e| e.kind == EntryKind::PlanStep)
+        .filter_map(|e| e.step_kind())
+        .collect()
+}
+
+fn step_name(plan: &[StepKind], i: u8) -> String {
+    plan.get(usize::from(i))
+        .map_or_else(|| format!("step {i}"), |s| s.name().to_string())
+}
+
+fn text(e: &Entry) -> String {
+    String::from_utf8_lossy(e.name_bytes()).into_owned()
+}
+
+/// `crashview journal INPUT`.
+pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let Some((off, zone)) = locate(&bytes, offset) else {
+        bail!(
+            "{}: no panic journal found (expected the \"CVJOURN1\" header after the ramoops zones)",
+            path.display()
+        );
+    };
+    let j = journal::read(zone)
+        .with_context(|| format!("{}: offset {off:#x}: panic journal", path.display()))?;
+    let plan = plan_of(&j);
+    let prog = j.progress();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let tail = match j.tail {
+        Tail::Clean => "clean".to_string(),
+        Tail::Full => "full".to_string(),
+        Tail::Torn { index, offset } => format!("torn entry {index} at offset {:#x}", off + offset),
+    };
+    if json {
+        let doc = JsonJournal {
+            schema: "crashview.journal/1",
+            input: path.display().to_string(),
+            offset: off,
+            generation: j.header.generation,
+            capacity: j.header.capacity,
+            tail,
+            finished: prog.finished,
+            stopped_in_step: prog.open_step.map(|e| JsonStep {
+                index: e.step,
+                step: step_name(&plan, e.step),
+            }),
+            stopped_in_call: prog.open_call.map(|e| text(&e)),
+            plan: plan.iter().map(|s| s.name().to_string()).collect(),
+            entries: j
+                .entries()
+                .map(|e| JsonEntry {
+                    seq: e.seq,
+                    kind: format!("{:?}", e.kind),
+                    step: e.step,
+                    step_name: matches!(
+                        e.kind,
+                        EntryKind::StepBegin
+                            | EntryKind::StepEnd
+                            | EntryKind::CallBegin
+                            | EntryKind::CallEnd
+                            | EntryKind::CorruptEntry
+                    )
+                    .then(|| step_name(&plan, e.step)),
+                    cpu: e.cpu,
+                    time_ns: e.time_ns,
+                    arg: e.arg,
+                    outcome: (e.kind == EntryKind::StepEnd)
+                        .then(|| e.outcome().map_or("unknown", Outcome::name)),
+                    name: text(&e),
+                })
+                .collect(),
+        };
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+
+    let t0 = prog.start.map_or(0, |e| e.time_ns);
+    let rel = |t: u64| {
+        let d = t.saturating_sub(t0);
+        format!("+{}.{:06}", d / 1_000_000_000, d % 1_000_000_000 / 1000)
+    };
+    writeln!(
+        out,
+        "panic journal at offset {off:#x}: generation {:#x}, {} of {} entries, {tail}",
+        j.header.generation,
+        j.len(),
+        j.header.capacity
+    )?;
+    if let Some(s) = prog.start {
+        writeln!(
+            out,
+            "panic on CPU {} at {}.{:06}s since boot: {}",
+            s.cpu,
+            s.time_ns / 1_000_000_000,
+            s.time_ns % 1_000_000_000 / 1000,
+            text(&s)
+        )?;
+    }
+    writeln!(out, "plan:")?;
+    for (i, s) in plan.iter().enumerate() {
+        writeln!(out, "  {:2}. {}", i + 1, s.name())?;
+    }
+    writeln!(out, "timeline:")?;
+    let mut begun: Option<(u8, u64)> = None;
+    for e in j.entries() {
+        let line = match e.kind {
+            EntryKind::StepBegin => {
+                begun = Some((e.step, e.time_ns));
+                format!("step {:2} {} begins", e.step + 1, step_name(&plan, e.step))
+            }
+            EntryKind::StepEnd => {
+                let took = begun
+                    .filter(|b| b.0 == e.step)
+                    .map(|b| e.time_ns.saturating_sub(b.1));
+                format!(
+                    "step {:2} {} {}{}",
+                    e.step + 1,
+                    step_name(&plan, e.step),
+                    e.outcome().map_or("ended", Outcome::name),
+                    took.map(|t| format!(" in {}.{:03} ms", t / 1_000_000, t % 1_000_000 / 1000))
+                        .unwrap_or_default()
+                )
+            }
+            EntryKind::CallBegin => format!("          calls {} (slot {})", text(&e), e.arg),
+            EntryKind::CallEnd => format!("          {} returned", text(&e)),
+            EntryKind::CorruptEntry if e.arg == u64::MAX => {
+                "          list table corrupted: whole list skipped".to_string()
+            }
+            EntryKind::CorruptEntry => format!(
+                "          slot {} failed its check: skipped, not called",
+                e.arg
+            ),
+            EntryKind::NestedPanic => format!("NESTED PANIC on CPU {}: {}", e.cpu, text(&e)),
+            EntryKind::OtherCpu => {
+                format!("{} other CPU(s) entered panic and were turned away", e.arg)
+            }
+            EntryKind::DumpWritten => format!(
+                "          kmsg dump written to dmesg zone {}: {}",
+                e.arg,
+                text(&e)
+            ),
+            EntryKind::PanicEnd => "all steps done".to_string(),
+            EntryKind::Note => format!("note: {}", text(&e)),
+            EntryKind::PanicStart | EntryKind::PlanStep => continue,
+        };
+        writeln!(out, "  {:>11}  {line}", rel(e.time_ns))?;
+    }
+    if prog.finished {
+        writeln!(out, "result: the panic path ran every step")?;
+    } else if let Some(s) = prog.open_step {
+        let step = step_name(&plan, s.step);
+        if s.step_kind_from_plan(&plan) == Some(StepKind::CrashDump) {
+            writeln!(
+                out,
+                "result: stopped in step {} {step}: the crash kernel took over (expected)",
+                s.step + 1
+            )?;
+        } else if let Some(c) = prog.open_call {
+            writeln!(
+                out,
+                "result: STOPPED in step {} {step}, inside \"{}\" (called at {}, never returned)",
+                s.step + 1,
+                text(&c),
+                rel(c.time_ns)
+            )?;
+        } else {
+            writeln!(
+                out,
+                "result: STOPPED in step {} {step} (begun at {}, never ended)",
+                s.step + 1,
+                rel(s.time_ns)
+            )?;
+        }
+    } else {
+        writeln!(out, "result: stopped between steps")?;
+    }
+    if let Tail::Torn { index, offset } = j.tail {
+        writeln!(
+            out,
+            "note: entry {index} at offset {:#x} was being written when the machine stopped",
+            off + offset
+        )?;
+    }
+    Ok(())
+}
+
+trait StepOfPlan {
+    fn step_kind_from_plan(&self, plan: &[StepKind]) -> Option<StepKind>;
+}
+
+impl StepOfPlan for Entry {
+    fn step_kind_from_plan(&self, plan: &[StepKind]) -> Option<StepKind> {
+        plan.get(usize::from(self.step)).copied()
+    }
+}
