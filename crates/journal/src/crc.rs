@@ -1,6 +1,7 @@
 //! CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`), table built at compile
 //! time so the kernel side needs neither allocation nor initialisation.
 
+#[allow(clippy::indexing_slicing)] // i < 256 by the loop condition
 const fn table() -> [u32; 256] {
     let mut t = [0u32; 256];
     let mut i = 0;
