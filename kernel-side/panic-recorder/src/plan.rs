@@ -290,13 +290,7 @@ fn note(s: StepKind, p: &Plan) -> &'static str {
     match s {
         StepKind::CrashDump => ": does not return when the crash kernel starts",
         StepKind::Delay => ": panic_timeout seconds",
-        StepKind::Reboot => {
-            if p.config.panic_timeout < 0 {
-                ": immediately"
-            } else {
-                ""
-            }
-        }
+        StepKind::Reboot if p.config.panic_timeout < 0 => ": immediately",
         StepKind::PostReboot if p.config.panic_timeout == 0 => {
             ": then stay halted (panic_timeout=0)"
         }

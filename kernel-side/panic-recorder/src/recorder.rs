@@ -370,6 +370,9 @@ impl Recorder {
         }
     }
 
+    // The region is raw reserved memory, not owned by `State`; the claim is
+    // what makes this the only live reference.
+    #[allow(clippy::mut_from_ref)]
     fn journal_zone<'a>(&self, st: &'a State) -> Option<&'a mut [u8]> {
         let region = st.region.as_ref()?;
         let setup = st.setup?;

@@ -186,7 +186,7 @@ fn default_plan_runs_every_step_once_and_journals_it() {
         rec.panic(&host, false, b"sysrq triggered crash"),
         Claim::Ran
     );
-    assert_eq!(CALLS.load(Ordering::SeqCst) >= 2, true);
+    assert!(CALLS.load(Ordering::SeqCst) >= 2);
     let snap = snapshot(mem);
     let j = journal::read(&snap[MEM..]).unwrap();
     assert_eq!(j.tail, Tail::Clean);

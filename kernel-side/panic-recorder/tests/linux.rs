@@ -4,6 +4,7 @@
 //!   showed), and our reader agrees byte for byte;
 //! - every line of our record is a line the kernel printed on its console;
 //! - the journal tells the steps in order, and names where the path stopped.
+//!
 //! `CRASHVIEW_RECORDER_FIXTURES=DIR` adds freshly generated ones (CI).
 
 use std::collections::BTreeMap;
