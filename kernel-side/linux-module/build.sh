@@ -20,10 +20,14 @@ RUSTFLAGS="-C code-model=kernel -C relocation-model=static -C no-redzone=yes -Zp
 	--manifest-path "$here/rust/Cargo.toml"
 lib=$CARGO_TARGET_DIR/x86_64-unknown-none/release/libpanic_recorder_kmod.a
 
-# One relocatable object for Kbuild, without LLVM bitcode sections.
+# One relocatable object for Kbuild, without LLVM bitcode sections. Only
+# what the C ABI reaches is kept (-u roots, --gc-sections): the archive also
+# holds all of core and compiler_builtins.
 mod=$OUT/mod
 rm -rf "$mod"; mkdir -p "$mod"
-ld -r --whole-archive "$lib" -o "$mod/rust.o"
+roots=()
+for s in cvpr_attach cvpr_register cvpr_unregister cvpr_panic cvpr_plan_text cvpr_selftest_corrupt; do roots+=(-u "$s"); done
+ld -r "${roots[@]}" --gc-sections "$lib" -o "$mod/rust.o"
 objcopy --remove-section=.llvmbc --remove-section=.llvmcmd "$mod/rust.o" "$mod/panic_recorder_rust.o_shipped"
 rm "$mod/rust.o"
 echo "cmd_$mod/panic_recorder_rust.o := cp $mod/panic_recorder_rust.o_shipped $mod/panic_recorder_rust.o" > "$mod/.panic_recorder_rust.o.cmd"

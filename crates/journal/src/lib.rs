@@ -502,8 +502,10 @@ impl<'a> JournalWriter<'a> {
         self.next == 0
     }
 
-    /// Appends `e` (its `seq` is set here): body first, CRC last, with
-    /// volatile stores so the order reaches memory as written.
+    /// Appends `e` (its `seq` is set here): body first, CRC last. x86 and
+    /// arm64 keep stores to normal memory in program order for a later reader
+    /// on the same CPU or after a warm reset; the compiler fence keeps the
+    /// compiler from moving the CRC store before the body.
     pub fn append(&mut self, e: &Entry) -> Result<u32> {
         if self.next >= self.header.capacity {
             return Err(Error::Full {
@@ -516,11 +518,10 @@ impl<'a> JournalWriter<'a> {
         let slot = self.zone.get_mut(at..at + ENTRY_LEN).ok_or(Error::Full {
             capacity: self.header.capacity,
         })?;
-        for (dst, &src) in slot.iter_mut().zip(bytes.iter()).skip(4) {
-            volatile_store(dst, src);
-        }
+        let (crc, body) = slot.split_at_mut(4);
+        body.copy_from_slice(bytes.get(4..).unwrap_or(&[0; ENTRY_LEN - 4]));
         core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
-        for (dst, &src) in slot.iter_mut().zip(bytes.iter()).take(4) {
+        for (dst, &src) in crc.iter_mut().zip(bytes.iter()) {
             volatile_store(dst, src);
         }
         core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);

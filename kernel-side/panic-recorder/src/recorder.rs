@@ -178,9 +178,14 @@ impl Recorder {
     }
 
     fn st(&self) -> State {
-        // SAFETY: written only while ATTACHING or by the claiming CPU; read
-        // after READY was published or by the claiming CPU itself.
-        unsafe { self.state.get() }
+        *self.st_ref()
+    }
+
+    /// The state without copying it (the journal path runs per entry).
+    fn st_ref(&self) -> &State {
+        // SAFETY: written only while ATTACHING or by the claiming CPU between
+        // steps; readers are that same CPU, or run after READY was published.
+        unsafe { &*self.state.as_ptr() }
     }
 
     fn set_st(&self, s: State) {
