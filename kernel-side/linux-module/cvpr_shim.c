@@ -43,6 +43,7 @@
  * @crash_kexec_post_notifiers: legacy setting
  * @panic_notifiers_level: legacy 0..4, -1 unset
  * @panic_timeout: the kernel's panic_timeout
+ * @compress: deflate dumps, as pstore does by default
  */
 struct cvpr_params {
 	void *region;
@@ -59,6 +60,7 @@ struct cvpr_params {
 	s32 crash_kexec_post_notifiers;
 	s32 panic_notifiers_level;
 	s32 panic_timeout;
+	s32 compress;
 };
 
 typedef void (*cvpr_callback)(void *ctx);
@@ -101,6 +103,9 @@ MODULE_PARM_DESC(post_notifiers, "legacy crash_kexec_post_notifiers");
 static int notifiers_level = -1;
 module_param(notifiers_level, int, 0400);
 MODULE_PARM_DESC(notifiers_level, "legacy panic_notifiers_level 0..4 (-1: unset)");
+static bool compress = true;
+module_param(compress, bool, 0400);
+MODULE_PARM_DESC(compress, "deflate dumps like pstore's default (stock ramoops inflates them)");
 static char *selftest = "";
 module_param(selftest, charp, 0400);
 MODULE_PARM_DESC(selftest, "'+'-separated: nested (hypervisor entry panics), hang (pre-reboot entry hangs), corrupt (an info entry is corrupted)");
@@ -248,6 +253,7 @@ static int __init cvpr_init(void)
 		.crash_kexec_post_notifiers = post_notifiers,
 		.panic_notifiers_level = notifiers_level,
 		.panic_timeout = panic_timeout,
+		.compress = compress,
 	};
 	r = cvpr_attach(&p);
 	if (r) {

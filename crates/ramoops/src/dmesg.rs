@@ -136,6 +136,19 @@ pub fn write_header(
     w.len()
 }
 
+/// pstore's decompression buffer for deflate (platform.c, `zbufsize_deflate`):
+/// the record buffer size scaled by an assumed compression ratio.
+pub fn zbufsize_deflate(size: usize) -> usize {
+    let cmpr = match size {
+        1000..=2000 => 56,
+        2001..=3000 => 54,
+        3001..=3999 => 52,
+        4000..=10000 => 45,
+        _ => 60,
+    };
+    size.saturating_mul(100) / cmpr
+}
+
 /// Why the kernel dumped (`enum kmsg_dump_reason`, include/linux/kmsg_dump.h).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reason {

@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+pub mod deflate;
 pub mod dmesg;
 mod fmt;
 pub mod layout;

@@ -52,18 +52,7 @@ pub enum Source {
     File(PathBuf),
 }
 
-/// pstore's decompression buffer for deflate (platform.c, `zbufsize_deflate`):
-/// the record buffer size scaled by an assumed compression ratio.
-pub fn zbufsize_deflate(size: usize) -> usize {
-    let cmpr = match size {
-        1000..=2000 => 56,
-        2001..=3000 => 54,
-        3001..=3999 => 52,
-        4000..=10000 => 45,
-        _ => 60,
-    };
-    size.saturating_mul(100) / cmpr
-}
+pub use crate::dmesg::zbufsize_deflate;
 
 /// Inflates a raw deflate stream (the kernel crypto "deflate" uses negative
 /// window bits: no zlib header) into at most `limit` bytes, as

@@ -16,13 +16,26 @@ use panic_recorder::platform::Platform;
 use panic_recorder::raw::RawRegion;
 use panic_recorder::recorder::{Recorder, Setup};
 
-static DEEPEST: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// Deepest stack address seen per place: 0..5 the five lists' callbacks,
+/// 5 the info lines (printk), 6 the kmsg source, 7 stop-CPUs.
+static DEEPEST: [AtomicUsize; 8] = [const { AtomicUsize::new(usize::MAX) }; 8];
 static TOP: AtomicUsize = AtomicUsize::new(0);
+const PLACES: [&str; 8] = [
+    "pre-crash-dump callback",
+    "hypervisor callback",
+    "info callback",
+    "pre-reboot callback",
+    "post-reboot callback",
+    "info lines (printk)",
+    "kmsg dump (log source)",
+    "stop CPUs",
+];
 
-fn note_sp() {
+#[inline(never)]
+fn note_sp(place: usize) {
     let marker = 0u8;
-    let sp = &marker as *const u8 as usize;
-    DEEPEST.fetch_min(sp, Ordering::SeqCst);
+    let sp = std::hint::black_box(&marker) as *const u8 as usize;
+    DEEPEST[place].fetch_min(sp, Ordering::SeqCst);
 }
 
 struct Bench {
@@ -40,7 +53,7 @@ impl Platform for Bench {
         0
     }
     fn stop_other_cpus(&self) -> bool {
-        note_sp();
+        note_sp(7);
         true
     }
     fn crash_kexec(&self) {}
@@ -57,10 +70,10 @@ impl Platform for Bench {
         true
     }
     fn print(&self, _: &[u8]) {
-        note_sp();
+        note_sp(5);
     }
     fn kmsg_tail(&self, buf: &mut [u8]) -> usize {
-        note_sp();
+        note_sp(6);
         let n = buf.len().min(self.log.len());
         buf[..n].copy_from_slice(&self.log[self.log.len() - n..]);
         n
@@ -70,8 +83,8 @@ impl Platform for Bench {
     }
 }
 
-unsafe extern "C" fn callback(_: *mut c_void) {
-    note_sp();
+unsafe extern "C" fn callback(ctx: *mut c_void) {
+    note_sp(ctx as usize);
 }
 
 fn log_text(len: usize) -> Vec<u8> {
@@ -118,6 +131,34 @@ fn bench(c: &mut Criterion) {
         });
         g.finish();
     }
+    // The same with deflate, as pstore's default: 24 KiB of log into a
+    // 16 KiB-class zone.
+    let geom = ZoneGeometry::new(0x4040, 0).unwrap();
+    let mut z = vec![0u8; 0x4040];
+    let mut table = vec![0u32; crashview_ramoops::deflate::HASH_SLOTS];
+    let mut input = vec![0u8; 128 * 1024];
+    let mut g = c.benchmark_group("kmsg dump into a zone");
+    g.throughput(Throughput::Bytes(
+        crashview_ramoops::dmesg::zbufsize_deflate(geom.data_size) as u64,
+    ));
+    g.bench_function("deflate, 16 KiB zone", |b| {
+        b.iter(|| {
+            let s = panic_recorder::dump::Scratch {
+                table: &mut table,
+                input: &mut input,
+            };
+            black_box(panic_recorder::dump::write_dump(
+                &p,
+                &mut z,
+                geom,
+                None,
+                "Panic",
+                1,
+                Some(s),
+            ))
+        })
+    });
+    g.finish();
 
     // Stack depth: run one whole panic on a fresh recorder and report how far
     // below the caller's frame callbacks and the kmsg source ran.
@@ -141,22 +182,39 @@ fn bench(c: &mut Criterion) {
         },
         journal_len: 0x2000,
         version_code: 0,
+        compress: false,
     };
-    rec.attach(region, setup).unwrap();
-    for list in [
+    rec.attach(region, setup, None).unwrap();
+    let lists = [
         &rec.pre_crash_dump,
         &rec.hypervisor,
         &rec.info,
         &rec.pre_reboot,
         &rec.post_reboot,
-    ] {
-        list.register(callback, 0, b"bench").unwrap();
+    ];
+    for (i, list) in lists.into_iter().enumerate() {
+        list.register(callback, i, b"bench").unwrap();
     }
     let top = 0u8;
     TOP.store(&top as *const u8 as usize, Ordering::SeqCst);
     rec.panic(&p, false, b"bench");
-    let depth = TOP.load(Ordering::SeqCst) - DEEPEST.load(Ordering::SeqCst);
-    eprintln!("stack: deepest point of the panic path below Recorder::panic's caller: {depth} bytes (host build)");
+    let j = crashview_journal::read(&mem[0x10000..]).unwrap();
+    let calls = j
+        .entries()
+        .filter(|e| e.kind == crashview_journal::EntryKind::CallEnd)
+        .count();
+    eprintln!(
+        "journal: {} entries, {calls} list calls, finished {}",
+        j.len(),
+        j.progress().finished
+    );
+    eprintln!("stack used below Recorder::panic's caller (host build, release):");
+    for (place, deepest) in PLACES.iter().zip(DEEPEST.iter()) {
+        let d = deepest.load(Ordering::SeqCst);
+        if d != usize::MAX {
+            eprintln!("  {place:<24} {:>6} bytes", TOP.load(Ordering::SeqCst) - d);
+        }
+    }
 }
 
 criterion_group!(benches, bench);

@@ -4,6 +4,7 @@
 //! rotating through the zones like ramoops' `dump_write_cnt`, so the stock
 //! ramoops driver reads our records after the reboot.
 
+use crashview_ramoops::deflate;
 use crashview_ramoops::dmesg;
 use crashview_ramoops::rs::Codec;
 use crashview_ramoops::writer::ZoneWriter;
@@ -11,8 +12,22 @@ use crashview_ramoops::zone::ZoneGeometry;
 
 use crate::platform::Platform;
 
-/// Writes one dump into `zone` (exactly one dmesg zone's bytes). Returns the
-/// record length (header included) or `None` if the zone cannot be written.
+/// Scratch for compressing: the match finder's table and room for the
+/// uncompressed record (pstore's `big_oops_buf`).
+#[derive(Debug)]
+pub struct Scratch<'a> {
+    /// At least [`deflate::HASH_SLOTS`] entries.
+    pub table: &'a mut [u32],
+    /// The uncompressed record is assembled here.
+    pub input: &'a mut [u8],
+}
+
+/// Writes one dump into `zone` (exactly one dmesg zone's bytes). With
+/// `scratch`, the record is deflated as pstore does: `<Reason>#<n> Part1\n`
+/// plus as much log as pstore's decompression buffer allows
+/// (`zbufsize_deflate` of the zone's capacity), then `-C`; when it does not
+/// fit compressed, the uncompressed tail is written instead (`-D`), as
+/// pstore falls back. Returns (bytes written, compressed).
 pub fn write_dump<P: Platform + ?Sized>(
     p: &P,
     zone: &mut [u8],
@@ -20,31 +35,46 @@ pub fn write_dump<P: Platform + ?Sized>(
     codec: Option<&Codec>,
     reason: &str,
     count: u32,
-) -> Option<usize> {
+    scratch: Option<Scratch<'_>>,
+) -> Option<(usize, bool)> {
     let mut w = ZoneWriter::new(zone, geom, codec).ok()?;
     w.zap();
     let (secs, nsecs) = p.wall_time();
+    let mut line = [0u8; 40];
+    let llen = part_line(&mut line, reason, count);
+    let part = line.get(..llen).unwrap_or(&[]);
+    if let Some(s) = scratch {
+        let mut hdr = [0u8; dmesg::MAX_HEADER_LEN + 1];
+        let hlen = dmesg::write_header(secs, nsecs, true, &mut hdr);
+        let limit = dmesg::zbufsize_deflate(geom.data_size).min(s.input.len());
+        let input = s.input.get_mut(..limit).unwrap_or(&mut []);
+        let n = put_record(p, input, part);
+        let data = w.data_mut();
+        if data.len() > hlen {
+            let (head, out) = data.split_at_mut(hlen);
+            head.copy_from_slice(hdr.get(..hlen).unwrap_or(&[]));
+            if let Some(clen) = deflate::compress(input.get(..n).unwrap_or(&[]), out, s.table) {
+                w.commit_fresh(hlen + clen);
+                return Some((hlen + clen, true));
+            }
+        }
+    }
     let mut hdr = [0u8; dmesg::MAX_HEADER_LEN + 1];
     let hlen = dmesg::write_header(secs, nsecs, false, &mut hdr);
     let data = w.data_mut();
-    let mut at = 0usize;
-    let mut put = |data: &mut [u8], bytes: &[u8]| {
-        let n = bytes.len().min(data.len().saturating_sub(at));
-        if let (Some(d), Some(s)) = (data.get_mut(at..at + n), bytes.get(..n)) {
-            d.copy_from_slice(s);
-        }
-        at += n;
-    };
-    put(data, hdr.get(..hlen).unwrap_or(&[]));
-    // pstore_dump: "%s#%d Part%u\n", reason, oopscount, part.
-    let mut line = [0u8; 40];
-    let llen = part_line(&mut line, reason, count);
-    put(data, line.get(..llen).unwrap_or(&[]));
-    let room = data.get_mut(at..).unwrap_or(&mut []);
-    let n = p.kmsg_tail(room).min(room.len());
-    let total = at + n;
-    w.commit_fresh(total);
-    Some(total)
+    let (head, rest) = data.split_at_mut(hlen.min(data.len()));
+    head.copy_from_slice(hdr.get(..head.len()).unwrap_or(&[]));
+    let n = put_record(p, rest, part);
+    w.commit_fresh(hlen + n);
+    Some((hlen + n, false))
+}
+
+/// `part` then the newest log that fits after it; returns the bytes used.
+fn put_record<P: Platform + ?Sized>(p: &P, buf: &mut [u8], part: &[u8]) -> usize {
+    let k = part.len().min(buf.len());
+    let (head, room) = buf.split_at_mut(k);
+    head.copy_from_slice(part.get(..k).unwrap_or(&[]));
+    k + p.kmsg_tail(room).min(room.len())
 }
 
 fn part_line(out: &mut [u8; 40], reason: &str, count: u32) -> usize {

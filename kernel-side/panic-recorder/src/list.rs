@@ -299,3 +299,84 @@ impl PhaseList {
         self.slots.get(index).map(|s| s.data.as_ptr().cast::<u8>())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    unsafe extern "C" fn f(_: *mut core::ffi::c_void) {}
+    unsafe extern "C" fn g(_: *mut core::ffi::c_void) {}
+    fn any_code(_: usize) -> bool {
+        true
+    }
+
+    fn calls(l: &PhaseList) -> std::vec::Vec<(usize, std::vec::Vec<u8>)> {
+        (0..LIST_SLOTS)
+            .filter_map(|i| match l.visit(i, &any_code) {
+                Some(Visit::Call { slot, name, .. }) => Some((slot, name.to_vec())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn register_fill_unregister() {
+        let l = PhaseList::new(ListId::Info);
+        for i in 0..LIST_SLOTS {
+            assert_eq!(l.register(f, i, b"entry"), Ok(i));
+        }
+        assert_eq!(l.register(f, 0, b"one too many"), Err(ListError::Full));
+        assert_eq!(l.len(), LIST_SLOTS);
+        l.unregister(3).unwrap();
+        assert_eq!(l.unregister(3), Err(ListError::NotFound));
+        assert_eq!(l.register(g, 7, b"reused"), Ok(3));
+        assert_eq!(calls(&l).len(), LIST_SLOTS);
+        assert_eq!(calls(&l)[3].1, b"reused");
+    }
+
+    #[test]
+    fn names_are_truncated_not_overflowed() {
+        let l = PhaseList::new(ListId::Hypervisor);
+        l.register(f, 0, &[b'x'; 100]).unwrap();
+        assert_eq!(calls(&l)[0].1.len(), NAME_LEN);
+    }
+
+    #[test]
+    fn a_function_outside_code_is_not_called() {
+        let l = PhaseList::new(ListId::PreReboot);
+        l.register(f, 0, b"a").unwrap();
+        assert_eq!(l.visit(0, &|_| false), Some(Visit::Corrupt { slot: 0 }));
+    }
+
+    #[test]
+    fn a_damaged_table_mask_refuses_registration_and_flags_slots() {
+        let l = PhaseList::new(ListId::Info);
+        l.register(f, 0, b"a").unwrap();
+        l.mask.fetch_xor(1 << 5, Ordering::SeqCst); // claims slot 5 is live
+        assert!(!l.table_ok());
+        assert_eq!(l.register(f, 0, b"b"), Err(ListError::Corrupted));
+        l.magic.store(0, Ordering::SeqCst);
+        assert!(!l.table_ok());
+    }
+
+    /// Flip any bit of a live slot's stored data: the entry must never come
+    /// back as callable with different contents.
+    #[test]
+    fn every_single_bit_flip_is_caught() {
+        let size = core::mem::size_of::<SlotData>();
+        for byte in 0..size {
+            for bit in 0..8 {
+                let l = PhaseList::new(ListId::PostReboot);
+                l.register(f, 0x1234, b"victim").unwrap();
+                let p = l.slot_data_ptr(0).unwrap();
+                // SAFETY: inside the slot's data; deliberate corruption.
+                unsafe { *p.add(byte) ^= 1 << bit };
+                match l.visit(0, &any_code) {
+                    Some(Visit::Corrupt { slot: 0 }) => {}
+                    other => panic!("flip at byte {byte} bit {bit} not caught: {other:?}"),
+                }
+            }
+        }
+    }
+}

@@ -59,6 +59,29 @@ impl RawRegion {
     }
 }
 
+impl RawRegion {
+    /// `len` `u32`s at byte offset `at`, or `None` when out of range or
+    /// misaligned.
+    ///
+    /// # Safety
+    /// As [`slice_mut`](Self::slice_mut).
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn words_mut(&self, at: usize, len: usize) -> Option<&mut [u32]> {
+        let bytes = len.checked_mul(4)?;
+        if self.ptr.is_null() || at.checked_add(bytes)? > self.len {
+            return None;
+        }
+        // SAFETY: in range per the constructor's contract.
+        let p = unsafe { self.ptr.add(at) };
+        if p.align_offset(core::mem::align_of::<u32>()) != 0 {
+            return None;
+        }
+        // SAFETY: in range, aligned, exclusive per the caller's contract;
+        // any bit pattern is a valid u32.
+        Some(unsafe { core::slice::from_raw_parts_mut(p.cast::<u32>(), len) })
+    }
+}
+
 /// Interior-mutable storage written only while its owner holds a claim
 /// (a list slot being registered, or recorder state during init).
 pub struct ClaimCell<T>(UnsafeCell<T>);

@@ -21,6 +21,9 @@ const NONE: u32 = u32::MAX;
 const DETACHED: u8 = 0;
 const ATTACHING: u8 = 1;
 const READY: u8 = 2;
+/// Smallest useful compression scratch: the hash table plus one record.
+pub const SCRATCH_MIN: usize = TABLE_BYTES + 4096;
+const TABLE_BYTES: usize = crashview_ramoops::deflate::HASH_SLOTS * 4;
 /// Longest `panic_timeout` delay honoured (one hour).
 const MAX_DELAY_S: u64 = 3600;
 
@@ -35,6 +38,8 @@ pub struct Setup {
     pub journal_len: usize,
     /// `LINUX_VERSION_CODE`, for ftrace zone signatures.
     pub version_code: u32,
+    /// Deflate dumps as pstore does by default (needs scratch memory).
+    pub compress: bool,
 }
 
 /// Why attaching failed.
@@ -66,6 +71,7 @@ pub enum Claim {
 #[derive(Clone, Copy)]
 struct State {
     region: Option<RawRegion>,
+    scratch: Option<RawRegion>,
     setup: Option<Setup>,
     layout: Layout,
     dmesg_geom: Option<ZoneGeometry>,
@@ -134,6 +140,7 @@ impl Recorder {
             ended: AtomicBool::new(false),
             state: ClaimCell::new(State {
                 region: None,
+                scratch: None,
                 setup: None,
                 layout: Layout {
                     dmesg: crashview_ramoops::layout::ZoneRun {
@@ -196,8 +203,15 @@ impl Recorder {
     /// Takes over `region`: its first `setup.ramoops.mem_size` bytes become
     /// ramoops zones (formatted where they hold no valid zone, kept where
     /// they do, as ramoops does at probe), the next `journal_len` bytes the
-    /// journal. Call once, before any panic.
-    pub fn attach(&self, region: RawRegion, setup: Setup) -> Result<Layout, AttachError> {
+    /// journal. `scratch` (at least [`SCRATCH_MIN`] bytes, 4-aligned) is
+    /// working memory for compression; without it dumps are stored
+    /// uncompressed. Call once, before any panic.
+    pub fn attach(
+        &self,
+        region: RawRegion,
+        setup: Setup,
+        scratch: Option<RawRegion>,
+    ) -> Result<Layout, AttachError> {
         if self
             .attach_state
             .compare_exchange(DETACHED, ATTACHING, Ordering::AcqRel, Ordering::Acquire)
@@ -205,13 +219,18 @@ impl Recorder {
         {
             return Err(AttachError::Busy);
         }
-        let r = self.attach_inner(region, setup);
+        let r = self.attach_inner(region, setup, scratch);
         self.attach_state
             .store(if r.is_ok() { READY } else { DETACHED }, Ordering::Release);
         r
     }
 
-    fn attach_inner(&self, region: RawRegion, setup: Setup) -> Result<Layout, AttachError> {
+    fn attach_inner(
+        &self,
+        region: RawRegion,
+        setup: Setup,
+        scratch: Option<RawRegion>,
+    ) -> Result<Layout, AttachError> {
         let layout = Layout::compute(&setup.ramoops).map_err(AttachError::Layout)?;
         let mem =
             usize::try_from(setup.ramoops.mem_size).map_err(|_| AttachError::RegionTooSmall)?;
@@ -260,8 +279,10 @@ impl Recorder {
                 }
             }
         }
+        let scratch = scratch.filter(|s| setup.compress && s.len() >= SCRATCH_MIN);
         self.set_st(State {
             region: Some(region),
+            scratch,
             setup: Some(setup),
             layout,
             dmesg_geom,
@@ -603,11 +624,25 @@ impl Recorder {
             return Outcome::Skipped;
         };
         let n = self.dump_count.fetch_add(1, Ordering::AcqRel) + 1;
-        match crate::dump::write_dump(p, zone, geom, st.codec.as_ref(), "Panic", n) {
-            Some(len) => {
+        // SAFETY: the claiming CPU is the only user of the scratch memory.
+        let scratch_mem = st.scratch;
+        let scratch = scratch_mem.as_ref().and_then(|s| unsafe {
+            Some(crate::dump::Scratch {
+                table: s.words_mut(0, crashview_ramoops::deflate::HASH_SLOTS)?,
+                input: s.slice_mut(TABLE_BYTES, s.len() - TABLE_BYTES)?,
+            })
+        });
+        match crate::dump::write_dump(p, zone, geom, st.codec.as_ref(), "Panic", n, scratch) {
+            Some((len, compressed)) => {
                 self.dump_next.store((idx + 1) % count, Ordering::Release);
-                let mut name = [0u8; 24];
-                let nl = fmt_into(&mut name, format_args!("Panic#{n} {len} bytes"));
+                let mut name = [0u8; 32];
+                let nl = fmt_into(
+                    &mut name,
+                    format_args!(
+                        "Panic#{n} {len} bytes{}",
+                        if compressed { " deflated" } else { "" }
+                    ),
+                );
                 self.log(
                     p,
                     Entry::new(EntryKind::DumpWritten, step, p.cpu_id(), p.now_ns())

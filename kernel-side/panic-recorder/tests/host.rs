@@ -119,6 +119,7 @@ fn setup(plan: Config, ecc: u32) -> Setup {
         },
         journal_len: JOURNAL,
         version_code: 0x0601c0,
+        compress: false,
     }
 }
 
@@ -129,7 +130,7 @@ fn rig(plan: Config, ecc: u32) -> (&'static Recorder, &'static mut [u8]) {
     // SAFETY: leaked, so valid forever; the test only reads it after the
     // recorder is done writing (or reads a snapshot racily on purpose).
     let region = unsafe { RawRegion::new(mem.as_mut_ptr(), mem.len()) };
-    rec.attach(region, setup(plan, ecc)).unwrap();
+    rec.attach(region, setup(plan, ecc), None).unwrap();
     (rec, mem)
 }
 
@@ -489,4 +490,55 @@ fn dumps_rotate_through_the_zones_like_ramoops() {
         region.records().iter().map(|r| r.id).collect::<Vec<_>>(),
         [0]
     );
+}
+
+#[test]
+fn compressed_dumps_inflate_like_pstore_expects() {
+    let mem: &'static mut [u8] = Box::leak(vec![0u8; MEM + JOURNAL].into_boxed_slice());
+    let scratch: &'static mut [u32] = Box::leak(vec![0u32; 64 * 1024].into_boxed_slice());
+    let rec: &'static Recorder = Box::leak(Box::new(Recorder::new()));
+    // SAFETY: leaked buffers, used only by this recorder.
+    let region = unsafe { RawRegion::new(mem.as_mut_ptr(), mem.len()) };
+    let scratch = unsafe { RawRegion::new(scratch.as_mut_ptr().cast(), scratch.len() * 4) };
+    let s = Setup {
+        compress: true,
+        ..setup(
+            Config {
+                panic_timeout: -1,
+                ..Config::default()
+            },
+            16,
+        )
+    };
+    rec.attach(region, s, Some(scratch)).unwrap();
+    let host = Host::new(false);
+    for i in 0..400 {
+        host.print(
+            format!(
+                "ACPI: PCI Interrupt Link [LNK{}] enabled at IRQ {}",
+                i % 4,
+                i % 11
+            )
+            .as_bytes(),
+        );
+    }
+    rec.panic(&host, false, b"compressed");
+    let region = Region::scan(&mem[..MEM], &Overrides::default()).unwrap();
+    let recs = region.records();
+    assert!(recs[0].compressed(), "stored with -C");
+    let f = recs[0].pstore_file();
+    assert_eq!(
+        f.name, "dmesg-ramoops-0",
+        "inflates within pstore's limit, so no .enc.z"
+    );
+    let text = String::from_utf8(f.contents).unwrap();
+    assert!(text.starts_with("Panic#1 Part1\n"));
+    assert!(
+        text.len() > recs[0].payload.len() * 2,
+        "more log than an uncompressed record holds"
+    );
+    let j = journal::read(&mem[MEM..]).unwrap();
+    assert!(j
+        .entries()
+        .any(|e| e.kind == EntryKind::DumpWritten && e.name_bytes().ends_with(b"deflated")));
 }

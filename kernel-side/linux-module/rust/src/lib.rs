@@ -15,6 +15,14 @@ use panic_recorder::recorder::{Claim, Recorder, Setup};
 
 static RECORDER: Recorder = Recorder::new();
 
+/// Compression working memory (pstore's `big_oops_buf` plus the match
+/// table): enough for records up to 64 KiB.
+#[repr(C, align(8))]
+struct ScratchMem(core::cell::UnsafeCell<[u8; 160 * 1024]>);
+// SAFETY: handed to the recorder once at attach; only the claiming CPU uses it.
+unsafe impl Sync for ScratchMem {}
+static SCRATCH: ScratchMem = ScratchMem(core::cell::UnsafeCell::new([0; 160 * 1024]));
+
 extern "C" {
     fn cvpr_shim_now_ns() -> u64;
     fn cvpr_shim_wall_time(sec: *mut i64, nsec: *mut u64);
@@ -95,6 +103,8 @@ pub struct CvprParams {
     /// -1 when unset.
     pub panic_notifiers_level: i32,
     pub panic_timeout: i32,
+    /// Deflate dumps (pstore's default).
+    pub compress: i32,
 }
 
 /// Attaches the recorder to the reserved region. Returns 0 or a negative
@@ -128,10 +138,13 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
         },
         journal_len: p.journal_size,
         version_code: p.version_code,
+        compress: p.compress != 0,
     };
     // SAFETY: the caller guarantees the region's validity and lifetime.
     let region = unsafe { RawRegion::new(p.region, p.region_size) };
-    match RECORDER.attach(region, setup) {
+    // SAFETY: a static buffer owned by the recorder from now on.
+    let scratch = unsafe { RawRegion::new(SCRATCH.0.get().cast::<u8>(), 160 * 1024) };
+    match RECORDER.attach(region, setup, Some(scratch)) {
         Ok(_) => 0,
         Err(panic_recorder::recorder::AttachError::Busy) => -16,
         Err(panic_recorder::recorder::AttachError::RegionTooSmall) | Err(panic_recorder::recorder::AttachError::JournalTooSmall) => -28,
