@@ -50,6 +50,12 @@ fn stock_ramoops_reads_our_records_and_so_do_we() {
         let mem = m["ramoops"]["mem_size"].as_u64().unwrap() as usize;
         let img = std::fs::read(d.join("region.bin")).unwrap();
         let region = Region::scan(&img[..mem], &Overrides::default()).unwrap();
+        // Stored deflated (-C) by our compressor, inflated by Linux's zlib.
+        assert!(
+            region.records().iter().all(|r| r.compressed()),
+            "{}",
+            d.display()
+        );
         let ours: BTreeMap<String, Vec<u8>> = region
             .records()
             .iter()

@@ -29,10 +29,31 @@ fn load(path: &Path, ov: &Overrides) -> anyhow::Result<Loaded> {
             })
         }
         Input::Region(bytes) => {
-            let region = Region::scan(&bytes, ov)
+            // A panic recorder's region ends with its journal: the ramoops
+            // zones stop where the journal starts (unless told otherwise).
+            let journal_at = crate::journal_cmd::locate(&bytes, None).map(|(off, _)| off as u64);
+            let ov = match journal_at {
+                Some(off) if ov.mem_size.is_none() => Overrides {
+                    mem_size: Some(off),
+                    ..*ov
+                },
+                _ => *ov,
+            };
+            let region = Region::scan(&bytes, &ov)
                 .with_context(|| format!("{}: not a readable ramoops region", path.display()))?;
             let files = region.records().iter().map(|r| r.pstore_file()).collect();
-            let diagnostics = region.all_diagnostics();
+            let mut diagnostics = region.all_diagnostics();
+            if let Some(off) = journal_at {
+                diagnostics.insert(
+                    0,
+                    Diagnostic {
+                        severity: Severity::Note,
+                        offset: off,
+                        zone: None,
+                        message: format!("panic journal found here (see `crashview journal`); ramoops zones end at {:#x}", ov.mem_size.unwrap_or(off)),
+                    },
+                );
+            }
             Ok(Loaded {
                 files,
                 region: Some(region),

@@ -89,3 +89,26 @@ fn region_without_a_journal_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn pstore_extract_of_a_recorder_region_matches_the_stock_kernel() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/recorder");
+    for fixture in ["sysrq", "nested", "hang", "oops-panic"] {
+        let out = tempfile::tempdir().unwrap();
+        let st = Command::new(env!("CARGO_BIN_EXE_crashview"))
+            .args(["pstore", "extract"])
+            .arg(root.join(fixture).join("region.bin"))
+            .arg("-o")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        assert!(st.status.success());
+        assert!(String::from_utf8_lossy(&st.stderr).contains("panic journal found here"));
+        let want = std::fs::read(root.join(fixture).join("pstore/dmesg-ramoops-0")).unwrap();
+        assert_eq!(
+            std::fs::read(out.path().join("dmesg-ramoops-0")).unwrap(),
+            want,
+            "{fixture}"
+        );
+    }
+}
