@@ -6,6 +6,7 @@
 mod input;
 mod journal_cmd;
 mod pstore_cmd;
+mod trace_cmd;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Call traces in a log, pstore directory or region image, with file:line.
+    Trace(trace_cmd::TraceArgs),
+    /// Annotate call traces in text read from standard input.
+    Symbolize(trace_cmd::SymbolizeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -106,6 +111,8 @@ fn parse_num(s: &str) -> Result<u64, String> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Trace(a) => trace_cmd::trace(&a),
+        Command::Symbolize(a) => trace_cmd::symbolize(&a),
         Command::Journal {
             input,
             journal_offset,

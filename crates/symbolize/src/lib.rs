@@ -1,0 +1,120 @@
+/*!
+Kernel call traces: find them in any log text and turn every
+`function+0xoff/0xlen [module]` frame into source locations.
+
+This is the job of the kernel's `scripts/decode_stacktrace.sh` (which runs
+binutils `addr2line` once per frame), done in one process over
+memory-mapped, lazily parsed DWARF.
+
+The crate has three layers:
+
+* [`parse`]: a line-oriented [nom] parser for call traces in pstore records,
+  vmcore logs and pasted console output (with or without `<4>` levels and
+  `[    2.1]` timestamps; `<IRQ>`/`<NMI>`/`<TASK>` sections; `?` unreliable
+  frames; `RIP:` and `Code:` lines; the older `[<ffffffff…>] func+0x…` form).
+  It also picks up what the log says about the kernel: the release, the
+  `Kernel Offset:` (KASLR) and the vmlinux build id.
+* [`elf`]: one ELF file (vmlinux or a module `.ko`) as a
+  [`DebugObject`]: symbols, build id, and DWARF through [addr2line]. A `.ko`
+  is relocatable (`ET_REL`): every section starts at address 0, so its
+  allocated sections are laid out one after another (as binutils' BFD does)
+  and the DWARF relocations are applied against that layout.
+* [`resolve`]: a [`Symbolizer`] over a vmlinux and any number of modules
+  that resolves [`Frame`]s to [`Resolution`]s, and says what it still
+  [`needs`](Symbolizer::needs) rather than opening files itself.
+
+With the `loader` feature, [`loader`] finds the debug files (build id,
+`/usr/lib/debug/boot/vmlinux-<release>`, module trees) and maps them; with
+`disasm`, [`code`] disassembles `Code:` lines.
+
+```no_run
+use crashview_symbolize::{parse, DebugObject, SectionArena, Symbolizer};
+
+let text = std::fs::read_to_string("dmesg.txt").unwrap();
+let log = parse::parse_log(&text);
+let ko = std::fs::read("crashmod.ko").unwrap();
+let arena = SectionArena::new();
+let mut sym = Symbolizer::new();
+sym.add_module("crashmod", DebugObject::parse(&ko, &arena).unwrap());
+for trace in &log.traces {
+    for frame in trace.frames() {
+        println!("{} -> {:?}", frame.text, sym.resolve(frame, &log.info));
+    }
+}
+```
+
+Features: `loader` (default: file discovery and mmap), `disasm` (default:
+`Code:` disassembly with iced-x86).
+*/
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+#[cfg(feature = "disasm")]
+pub mod code;
+pub mod elf;
+#[cfg(feature = "loader")]
+pub mod loader;
+pub mod parse;
+pub mod resolve;
+
+pub use crate::elf::{DebugObject, SectionArena};
+pub use crate::parse::{Frame, Log, LogInfo, Trace};
+pub use crate::resolve::{Resolution, SourceFrame, Symbolizer};
+
+/// What went wrong reading a debug object. Trace text never fails to parse:
+/// what is not understood is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Not an ELF file, or a malformed one (the `object` crate's reason).
+    BadElf(&'static str),
+    /// An ELF class or machine this crate does not read.
+    Unsupported(&'static str),
+    /// A DWARF section could not be read or relocated.
+    BadSection {
+        /// Which section.
+        section: &'static str,
+        /// Why.
+        what: &'static str,
+    },
+    /// A relocation points outside its section.
+    BadRelocation {
+        /// Which section.
+        section: &'static str,
+        /// The relocation's offset.
+        offset: u64,
+    },
+    /// The DWARF is malformed (gimli's reason).
+    Dwarf(gimli::Error),
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Error::BadElf(why) => write!(f, "not a readable ELF file: {why}"),
+            Error::Unsupported(what) => write!(f, "unsupported object: {what}"),
+            Error::BadSection { section, what } => write!(f, "section {section}: {what}"),
+            Error::BadRelocation { section, offset } => {
+                write!(
+                    f,
+                    "relocation at {section}+{offset:#x} is outside the section"
+                )
+            }
+            Error::Dwarf(e) => write!(f, "bad DWARF: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<gimli::Error> for Error {
+    fn from(e: gimli::Error) -> Self {
+        Error::Dwarf(e)
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T> = core::result::Result<T, Error>;

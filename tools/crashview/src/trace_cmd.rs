@@ -1,0 +1,596 @@
+//! `crashview trace` and `crashview symbolize`: call traces annotated with
+//! source locations (crashview-symbolize), from text, pstore directories
+//! or ramoops region images.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use crashview_symbolize::loader::{self, ModuleIndex};
+use crashview_symbolize::parse::{self, Entry, Frame, Log, Trace};
+use crashview_symbolize::resolve::{Note, Resolution};
+use crashview_symbolize::{DebugObject, SectionArena, Symbolizer};
+use serde::Serialize;
+
+/// Where debug files come from (shared by `trace` and `symbolize`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct DebugArgs {
+    /// vmlinux with DWARF (default: found by build id or release under
+    /// /usr/lib/debug, /boot, /lib/modules/<release>/build).
+    #[arg(long, value_name = "FILE")]
+    pub vmlinux: Option<PathBuf>,
+    /// Directory (searched recursively) or .ko file with module debug info;
+    /// repeatable. Searched before /usr/lib/debug/lib/modules/<release>.
+    #[arg(long, value_name = "DIR")]
+    pub modules: Vec<PathBuf>,
+    /// Look for the default debug paths under this root instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub debug_root: PathBuf,
+    /// Kernel release for the default paths (default: from the log).
+    #[arg(long)]
+    pub release: Option<String>,
+    /// Strip this prefix from source paths (like decode_stacktrace.sh's base
+    /// path); repeatable, the first that matches is stripped.
+    #[arg(long, value_name = "DIR")]
+    pub base_path: Vec<String>,
+    /// Print JSON (schema: crashview.trace/1).
+    #[arg(long)]
+    pub json: bool,
+    /// Do not disassemble `Code:` lines.
+    #[arg(long)]
+    pub no_code: bool,
+}
+
+/// `crashview trace <INPUT>`.
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// Text log, /sys/fs/pstore-style directory, or ramoops region image.
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub debug: DebugArgs,
+}
+
+/// `crashview symbolize < text`.
+#[derive(Args, Debug)]
+pub struct SymbolizeArgs {
+    #[command(flatten)]
+    pub debug: DebugArgs,
+}
+
+/// Longest text input read (logs are megabytes at most).
+const MAX_TEXT: u64 = 256 << 20;
+
+/// A named text to search for traces.
+struct Source {
+    label: String,
+    text: String,
+}
+
+fn looks_like_text(b: &[u8]) -> bool {
+    let head = b.get(..b.len().min(64 << 10)).unwrap_or(b);
+    !head.contains(&0)
+}
+
+fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    if meta.is_dir() {
+        let files = crashview_ramoops::pstore::read_dir(path)
+            .with_context(|| format!("{}: reading pstore directory", path.display()))?;
+        return Ok(files
+            .into_iter()
+            .filter(|f| !f.compressed)
+            .map(|f| Source {
+                label: path.join(&f.name).display().to_string(),
+                text: String::from_utf8_lossy(&f.contents).into_owned(),
+            })
+            .collect());
+    }
+    if meta.len() > MAX_TEXT.max(1 << 30) {
+        anyhow::bail!("{}: {} bytes is too large", path.display(), meta.len());
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if looks_like_text(&bytes) {
+        return Ok(vec![Source {
+            label: path.display().to_string(),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }]);
+    }
+    let region = crashview_ramoops::region::Region::scan(&bytes, &Default::default())
+        .with_context(|| {
+            format!(
+                "{}: neither text nor a readable ramoops region",
+                path.display()
+            )
+        })?;
+    Ok(region
+        .records()
+        .iter()
+        .map(|r| Source {
+            label: format!("{}:{}", path.display(), r.file_name()),
+            text: String::from_utf8_lossy(&r.file_contents()).into_owned(),
+        })
+        .collect())
+}
+
+/// Files mapped for one run; they outlive the symbolizer that borrows them.
+struct Maps {
+    vmlinux: Option<(PathBuf, loader::Mmap)>,
+    modules: Vec<(String, PathBuf, loader::Mmap)>,
+    warnings: Vec<String>,
+}
+
+/// Picks the first candidate with DWARF, else the first readable one.
+fn pick(cands: &[PathBuf]) -> Option<(PathBuf, loader::Mmap)> {
+    let mut fallback = None;
+    for p in cands {
+        let Ok(m) = loader::map(p) else { continue };
+        let arena = SectionArena::new();
+        let Ok(obj) = DebugObject::parse(&m, &arena) else {
+            continue;
+        };
+        if obj.has_dwarf() {
+            return Some((p.clone(), m));
+        }
+        if fallback.is_none() {
+            fallback = Some((p.clone(), m));
+        }
+    }
+    fallback
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn load_maps(logs: &[Log<'_>], args: &DebugArgs) -> anyhow::Result<Maps> {
+    let release = args
+        .release
+        .clone()
+        .or_else(|| logs.iter().find_map(|l| l.info.release).map(str::to_string));
+    let build_id = logs.iter().find_map(|l| l.info.build_id);
+    let empty = Symbolizer::new();
+    let mut need_vmlinux = false;
+    let mut modules = std::collections::BTreeSet::new();
+    for l in logs {
+        let n = empty.needs(l);
+        need_vmlinux |= n.vmlinux;
+        modules.extend(n.modules);
+    }
+    let mut warnings = Vec::new();
+    let vmlinux = match &args.vmlinux {
+        Some(p) => {
+            let m = loader::map(p).with_context(|| format!("{}: cannot open", p.display()))?;
+            Some((p.clone(), m))
+        }
+        None if need_vmlinux => {
+            let c = loader::vmlinux_candidates(&args.debug_root, release.as_deref(), build_id);
+            let v = pick(&c);
+            if v.is_none() {
+                warnings.push(format!(
+                    "no vmlinux with debug info found for {} (pass --vmlinux FILE)",
+                    release.as_deref().unwrap_or("an unknown release")
+                ));
+            }
+            v
+        }
+        None => None,
+    };
+    if let (Some((p, m)), Some(want)) = (&vmlinux, build_id) {
+        let arena = SectionArena::new();
+        if let Ok(o) = DebugObject::parse(m, &arena) {
+            if let Some(have) = o.build_id() {
+                if !hex(have).eq_ignore_ascii_case(want) {
+                    warnings.push(format!(
+                        "{}: build id {} but the log's kernel has {want}: results may be wrong",
+                        p.display(),
+                        hex(have)
+                    ));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if !modules.is_empty() {
+        let mut dirs = args.modules.clone();
+        dirs.extend(loader::default_module_dirs(
+            &args.debug_root,
+            release.as_deref(),
+        ));
+        let index = ModuleIndex::build(&dirs);
+        for m in &modules {
+            match pick(index.get(m)) {
+                Some((p, map)) => {
+                    if let Some(rel) = &release {
+                        let arena = SectionArena::new();
+                        if let Ok(o) = DebugObject::parse(&map, &arena) {
+                            if let Some(vm) = o.modinfo("vermagic") {
+                                if vm.split_whitespace().next() != Some(rel.as_str()) {
+                                    warnings.push(format!(
+                                        "{}: built for {} but the log's kernel is {rel}",
+                                        p.display(),
+                                        vm.split_whitespace().next().unwrap_or("?")
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    out.push((m.clone(), p, map));
+                }
+                None => warnings.push(format!(
+                    "no debug file for module {m} (pass --modules DIR); its frames stay symbol+offset"
+                )),
+            }
+        }
+    }
+    Ok(Maps {
+        vmlinux,
+        modules: out,
+        warnings,
+    })
+}
+
+fn symbolizer<'a>(maps: &'a Maps, arena: &'a SectionArena) -> anyhow::Result<Symbolizer<'a>> {
+    let mut s = Symbolizer::new();
+    if let Some((p, m)) = &maps.vmlinux {
+        let o = DebugObject::parse(m, arena)
+            .with_context(|| format!("{}: not a usable vmlinux", p.display()))?;
+        s.set_vmlinux(o);
+    }
+    for (name, p, m) in &maps.modules {
+        let o = DebugObject::parse(m, arena)
+            .with_context(|| format!("{}: not a usable module", p.display()))?;
+        s.add_module(name, o);
+    }
+    Ok(s)
+}
+
+#[derive(Serialize)]
+struct JsonDoc {
+    schema: &'static str,
+    vmlinux: Option<String>,
+    modules: Vec<JsonModule>,
+    warnings: Vec<String>,
+    inputs: Vec<JsonInput>,
+}
+
+#[derive(Serialize)]
+struct JsonModule {
+    name: String,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct JsonInput {
+    source: String,
+    release: Option<String>,
+    kernel_offset: Option<u64>,
+    traces: Vec<JsonTrace>,
+}
+
+#[derive(Serialize)]
+struct JsonTrace {
+    title: Option<String>,
+    first_line: usize,
+    last_line: usize,
+    truncated: bool,
+    frames: Vec<JsonFrame>,
+}
+
+#[derive(Serialize)]
+struct JsonFrame {
+    line: usize,
+    text: String,
+    kind: &'static str,
+    section: Option<String>,
+    reliable: bool,
+    symbol: Option<String>,
+    offset: Option<u64>,
+    size: Option<u64>,
+    module: Option<String>,
+    printed_address: Option<u64>,
+    object: Option<String>,
+    lookup_address: Option<u64>,
+    object_section: Option<String>,
+    section_offset: Option<u64>,
+    source: Vec<JsonSource>,
+    note: Option<String>,
+    code: Option<JsonCode>,
+}
+
+#[derive(Serialize)]
+struct JsonSource {
+    function: Option<String>,
+    file: Option<String>,
+    line: Option<u32>,
+    column: Option<u32>,
+    inlined: bool,
+}
+
+#[derive(Serialize)]
+struct JsonCode {
+    bytes: String,
+    fault: Option<usize>,
+    instructions: Vec<JsonInsn>,
+}
+
+#[derive(Serialize)]
+struct JsonInsn {
+    offset: usize,
+    bytes: String,
+    text: String,
+    fault: bool,
+}
+
+fn strip<'a>(path: &'a str, bases: &[String]) -> &'a str {
+    bases
+        .iter()
+        .find_map(|b| path.strip_prefix(b.as_str()))
+        .map_or(path, |r| r.trim_start_matches('/'))
+}
+
+fn note_text(n: &Note) -> String {
+    match n {
+        Note::NoDebugFile { object } if object == "vmlinux" => {
+            "no vmlinux debug info (pass --vmlinux FILE)".to_string()
+        }
+        Note::NoDebugFile { object } => {
+            format!("no debug file for {object} (pass --modules DIR)")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn json_frame(
+    f: &Frame<'_>,
+    kind: &'static str,
+    r: &Resolution,
+    code: Option<&parse::Code>,
+    args: &DebugArgs,
+) -> JsonFrame {
+    let n = r.frames.len();
+    JsonFrame {
+        line: f.line + 1,
+        text: f.text.to_string(),
+        kind,
+        section: f.section.map(str::to_string),
+        reliable: f.reliable,
+        symbol: f.symbol.map(|s| s.name.to_string()),
+        offset: f.symbol.map(|s| s.offset),
+        size: f.symbol.and_then(|s| s.size),
+        module: f.module.map(str::to_string),
+        printed_address: f.address,
+        object: r.object.clone(),
+        lookup_address: r.address,
+        object_section: r.section.as_ref().map(|s| s.0.clone()),
+        section_offset: r.section.as_ref().map(|s| s.1),
+        source: r
+            .frames
+            .iter()
+            .enumerate()
+            .map(|(i, s)| JsonSource {
+                function: s.function.clone(),
+                file: s
+                    .file
+                    .as_deref()
+                    .map(|p| strip(p, &args.base_path).to_string()),
+                line: s.line,
+                column: s.column,
+                inlined: i + 1 < n,
+            })
+            .collect(),
+        note: r.note.as_ref().map(note_text),
+        code: code.filter(|_| !args.no_code).map(|c| JsonCode {
+            bytes: hex(&c.bytes),
+            fault: c.fault,
+            instructions: crashview_symbolize::code::disassemble(c, None)
+                .into_iter()
+                .map(|i| JsonInsn {
+                    offset: i.offset,
+                    bytes: hex(&i.bytes),
+                    text: i.text,
+                    fault: i.fault,
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn write_resolution(out: &mut impl Write, r: &Resolution, args: &DebugArgs) -> std::io::Result<()> {
+    let n = r.frames.len();
+    for (i, s) in r.frames.iter().enumerate() {
+        let file = s
+            .file
+            .as_deref()
+            .map_or("??", |p| strip(p, &args.base_path));
+        let line = s.line.map_or("?".to_string(), |l| l.to_string());
+        let func = s.function.as_deref().unwrap_or("??");
+        let inl = if i + 1 < n { " (inlined)" } else { "" };
+        writeln!(out, "        {func} at {file}:{line}{inl}")?;
+    }
+    if let Some(note) = &r.note {
+        if !matches!(note, Note::UserSpace) {
+            writeln!(out, "        ({})", note_text(note))?;
+        }
+    }
+    Ok(())
+}
+
+/// `trapping`: the report's own RIP (the faulting instruction); else an
+/// interrupted context's RIP.
+fn write_code(out: &mut impl Write, c: &parse::Code, trapping: bool) -> std::io::Result<()> {
+    if c.bytes.is_empty() {
+        return Ok(());
+    }
+    for i in crashview_symbolize::code::disassemble(c, None) {
+        let mark = if i.fault { '*' } else { ' ' };
+        let bytes: Vec<String> = i.bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let tail = match (i.fault, trapping) {
+            (true, true) => "\t\t<-- trapping instruction",
+            (true, false) => "\t\t<-- RIP",
+            _ => "",
+        };
+        writeln!(
+            out,
+            "    {:>4x}:{mark} {:<24} {}{tail}",
+            i.offset,
+            bytes.join(" "),
+            i.text
+        )?;
+    }
+    Ok(())
+}
+
+fn write_trace(
+    out: &mut impl Write,
+    label: &str,
+    idx: usize,
+    t: &Trace<'_>,
+    log: &Log<'_>,
+    sym: &Symbolizer<'_>,
+    args: &DebugArgs,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "== {label}:{}: trace {}{}",
+        t.first_line + 1,
+        idx + 1,
+        t.title.map(|s| format!(": {s}")).unwrap_or_default()
+    )?;
+    let regs = |out: &mut dyn Write, r: &parse::Regs<'_>, trapping: bool| -> std::io::Result<()> {
+        writeln!(out, "{}", r.rip.text)?;
+        let mut buf = Vec::new();
+        write_resolution(&mut buf, &sym.resolve(&r.rip, &log.info), args)?;
+        out.write_all(&buf)?;
+        if let (Some(c), false) = (&r.code, args.no_code) {
+            let mut buf = Vec::new();
+            write_code(&mut buf, c, trapping)?;
+            if !buf.is_empty() {
+                writeln!(out, "Code:")?;
+                out.write_all(&buf)?;
+            }
+        }
+        Ok(())
+    };
+    if let Some(r) = &t.regs {
+        regs(out, r, true)?;
+    }
+    writeln!(out, "Call Trace:")?;
+    for e in &t.entries {
+        match e {
+            Entry::Section { name, open, .. } => {
+                writeln!(out, " <{}{name}>", if *open { "" } else { "/" })?
+            }
+            Entry::Frame(f) => {
+                writeln!(out, " {}", f.text)?;
+                write_resolution(out, &sym.resolve(f, &log.info), args)?;
+            }
+            Entry::Regs(r) => regs(out, r, false)?,
+        }
+    }
+    if t.truncated {
+        writeln!(out, " (trace truncated at {} entries)", parse::MAX_ENTRIES)?;
+    }
+    writeln!(out)
+}
+
+fn run(sources: &[Source], args: &DebugArgs) -> anyhow::Result<()> {
+    let logs: Vec<Log<'_>> = sources.iter().map(|s| parse::parse_log(&s.text)).collect();
+    let maps = load_maps(&logs, args)?;
+    let arena = SectionArena::new();
+    let sym = symbolizer(&maps, &arena)?;
+    for l in &logs {
+        sym.prefetch(l);
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.json {
+        let mut inputs = Vec::new();
+        for (s, log) in sources.iter().zip(&logs) {
+            let mut traces = Vec::new();
+            for t in &log.traces {
+                let mut frames = Vec::new();
+                let mut add = |f: &Frame<'_>, kind, code: Option<&parse::Code>| {
+                    let r = sym.resolve(f, &log.info);
+                    frames.push(json_frame(f, kind, &r, code, args));
+                };
+                if let Some(r) = &t.regs {
+                    add(&r.rip, "rip", r.code.as_ref());
+                }
+                for e in &t.entries {
+                    match e {
+                        Entry::Frame(f) => add(f, "frame", None),
+                        Entry::Regs(r) => add(&r.rip, "rip", r.code.as_ref()),
+                        Entry::Section { .. } => {}
+                    }
+                }
+                traces.push(JsonTrace {
+                    title: t.title.map(str::to_string),
+                    first_line: t.first_line + 1,
+                    last_line: t.last_line + 1,
+                    truncated: t.truncated,
+                    frames,
+                });
+            }
+            inputs.push(JsonInput {
+                source: s.label.clone(),
+                release: log.info.release.map(str::to_string),
+                kernel_offset: log.info.kernel_offset,
+                traces,
+            });
+        }
+        let doc = JsonDoc {
+            schema: "crashview.trace/1",
+            vmlinux: maps.vmlinux.as_ref().map(|v| v.0.display().to_string()),
+            modules: maps
+                .modules
+                .iter()
+                .map(|(n, p, _)| JsonModule {
+                    name: n.clone(),
+                    path: p.display().to_string(),
+                })
+                .collect(),
+            warnings: maps.warnings.clone(),
+            inputs,
+        };
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        for w in &maps.warnings {
+            eprintln!("crashview: warning: {w}");
+        }
+        let mut n = 0;
+        for (s, log) in sources.iter().zip(&logs) {
+            for (i, t) in log.traces.iter().enumerate() {
+                write_trace(&mut out, &s.label, i, t, log, &sym, args)?;
+                n += 1;
+            }
+        }
+        if n == 0 {
+            eprintln!("crashview: note: no call trace found");
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `crashview trace INPUT`.
+pub fn trace(a: &TraceArgs) -> anyhow::Result<()> {
+    let sources = read_sources(&a.input)?;
+    run(&sources, &a.debug)
+}
+
+/// `crashview symbolize < text`.
+pub fn symbolize(a: &SymbolizeArgs) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_TEXT)
+        .read_to_end(&mut bytes)
+        .context("reading standard input")?;
+    let sources = vec![Source {
+        label: "<stdin>".to_string(),
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }];
+    run(&sources, &a.debug)
+}
