@@ -624,13 +624,17 @@ impl Recorder {
             return Outcome::Skipped;
         };
         let n = self.dump_count.fetch_add(1, Ordering::AcqRel) + 1;
-        // SAFETY: the claiming CPU is the only user of the scratch memory.
         let scratch_mem = st.scratch;
-        let scratch = scratch_mem.as_ref().and_then(|s| unsafe {
-            Some(crate::dump::Scratch {
-                table: s.words_mut(0, crashview_ramoops::deflate::HASH_SLOTS)?,
-                input: s.slice_mut(TABLE_BYTES, s.len() - TABLE_BYTES)?,
-            })
+        let scratch = scratch_mem.as_ref().and_then(|s| {
+            // SAFETY: the claiming CPU is the only user of the scratch
+            // memory; the table and the input do not overlap.
+            let (table, input) = unsafe {
+                (
+                    s.words_mut(0, crashview_ramoops::deflate::HASH_SLOTS)?,
+                    s.slice_mut(TABLE_BYTES, s.len() - TABLE_BYTES)?,
+                )
+            };
+            Some(crate::dump::Scratch { table, input })
         });
         match crate::dump::write_dump(p, zone, geom, st.codec.as_ref(), "Panic", n, scratch) {
             Some((len, compressed)) => {
