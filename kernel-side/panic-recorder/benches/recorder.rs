@@ -126,6 +126,7 @@ fn bench(c: &mut Criterion) {
                     codec.as_ref(),
                     "Panic",
                     1,
+                    None,
                 ))
             })
         });
