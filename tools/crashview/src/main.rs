@@ -7,6 +7,7 @@ mod input;
 mod journal_cmd;
 mod pstore_cmd;
 mod trace_cmd;
+mod vmcore_cmd;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,22 @@ enum Command {
     Trace(trace_cmd::TraceArgs),
     /// Annotate call traces in text read from standard input.
     Symbolize(trace_cmd::SymbolizeArgs),
+    /// The kernel log from a vmcore (ELF, kdump-compressed or flattened), like dmesg.
+    Log {
+        /// The vmcore.
+        vmcore: std::path::PathBuf,
+        /// Print JSON (schema: crashview.log/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a vmcore is: release, crash time, panic, KASLR offset, CPUs, format.
+    Info {
+        /// The vmcore.
+        vmcore: std::path::PathBuf,
+        /// Print JSON (schema: crashview.info/1).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -111,13 +128,15 @@ fn parse_num(s: &str) -> Result<u64, String> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Trace(a) => trace_cmd::trace(&a),
-        Command::Symbolize(a) => trace_cmd::symbolize(&a),
         Command::Journal {
             input,
             journal_offset,
             json,
         } => journal_cmd::run(&input, journal_offset, json),
+        Command::Trace(a) => trace_cmd::trace(&a),
+        Command::Symbolize(a) => trace_cmd::symbolize(&a),
+        Command::Log { vmcore, json } => vmcore_cmd::log(&vmcore, json),
+        Command::Info { vmcore, json } => vmcore_cmd::info(&vmcore, json),
         Command::Pstore(PstoreCommand::List {
             input,
             json,

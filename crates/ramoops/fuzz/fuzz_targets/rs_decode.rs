@@ -1,7 +1,7 @@
 //! The Reed–Solomon decoder against an encoded block hit by a fuzzer-chosen
 //! error pattern in its data: never panics; within capacity it must restore
-//! the block exactly; beyond it, anything it calls "corrected" must be a
-//! codeword with the stored parity.
+//! the block exactly; beyond it, whatever it "corrects" must decode again
+//! without further change.
 #![no_main]
 
 use crashview_ramoops::rs::{Codec, Decoded};
@@ -29,11 +29,17 @@ fuzz_target!(|data: &[u8]| {
     }
     let errs = distinct.iter().filter(|&&i| bad[i] != block[i]).count();
     match codec.decode(&mut bad, &par).unwrap() {
-        Decoded::Clean => assert_eq!(errs, 0, "errors missed"),
+        // Minimum distance is nroots + 1: up to nroots errors are always
+        // detected; more may land on another codeword.
+        Decoded::Clean => assert!(errs == 0 || errs > nroots, "{errs} errors missed"),
         Decoded::Corrected(_) => {
-            let mut fresh = vec![0u8; nroots];
-            codec.encode(&bad, &mut fresh).unwrap();
-            assert_eq!(fresh, par, "corrected block is not a codeword");
+            // Corrections may fall in the parity (counted, not written back,
+            // as in Linux), so check idempotence: decoding the result again
+            // must not touch the data.
+            let mut again = bad.clone();
+            let r = codec.decode(&mut again, &par).unwrap();
+            assert_ne!(r, Decoded::Uncorrectable);
+            assert_eq!(again, bad, "second decode changed the data");
             if 2 * errs <= nroots {
                 assert_eq!(&bad[..], block);
             }

@@ -1,0 +1,356 @@
+//! makedumpfile's kdump-compressed format (makedumpfile diskdump_mod.h).
+//!
+//! Block 0 is `struct disk_dump_header` ("KDUMP   "), then `sub_hdr_size`
+//! blocks of `struct kdump_sub_header` (phys_base, dump level, where the ELF
+//! notes and VMCOREINFO are), then `bitmap_blocks` blocks of bitmaps: the
+//! first half marks page frames that exist, the second half the ones that
+//! were dumped (bit `pfn % 8` of byte `pfn / 8`). Then one 24-byte
+//! `page_desc` per dumped page, in pfn order (offset, size, flags,
+//! page_flags), then page data. A page whose `size` is the block size and
+//! whose flags name no codec is stored as is.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use crate::bytes::{cstr, u32_le, u64_le};
+use crate::compress::{self, Codec};
+use crate::source::Source;
+use crate::{Error, Result};
+
+/// `disk_dump_header` size up to `nr_cpus` (x86_64).
+pub const HEADER_SIZE: u64 = 464;
+/// Size of `struct page_desc`.
+pub const PAGE_DESC_SIZE: u64 = 24;
+/// Largest block (page) size accepted.
+pub const MAX_BLOCK_SIZE: u32 = 1 << 16;
+/// Bits of bitmap2 per rank entry.
+const RANK_CHUNK_BYTES: usize = 64;
+
+/// `struct new_utsname` as the header stores it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Utsname {
+    /// sysname
+    pub sysname: String,
+    /// nodename
+    pub nodename: String,
+    /// release
+    pub release: String,
+    /// version
+    pub version: String,
+    /// machine
+    pub machine: String,
+    /// domainname
+    pub domainname: String,
+}
+
+/// `struct disk_dump_header`.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    /// `header_version`.
+    pub header_version: i32,
+    /// `utsname` (QEMU leaves it empty).
+    pub utsname: Utsname,
+    /// `timestamp.tv_sec`.
+    pub timestamp_sec: i64,
+    /// `timestamp.tv_usec`.
+    pub timestamp_usec: i64,
+    /// `status`: codec and incomplete flags ([`compress::flags`]).
+    pub status: u32,
+    /// `block_size`: the page size.
+    pub block_size: u32,
+    /// `sub_hdr_size` in blocks.
+    pub sub_hdr_size: u32,
+    /// `bitmap_blocks`.
+    pub bitmap_blocks: u32,
+    /// `max_mapnr` (32-bit; the sub-header has the full value).
+    pub max_mapnr: u32,
+    /// `total_ram_blocks`.
+    pub total_ram_blocks: u32,
+    /// `current_cpu`.
+    pub current_cpu: u32,
+    /// `nr_cpus`.
+    pub nr_cpus: i32,
+}
+
+/// `struct kdump_sub_header` (fields by header version).
+#[derive(Debug, Clone, Default)]
+pub struct SubHeader {
+    /// `phys_base` (garbage in QEMU 7.2 dumps; prefer VMCOREINFO's).
+    pub phys_base: u64,
+    /// `dump_level` (`-d`).
+    pub dump_level: i32,
+    /// `split`.
+    pub split: i32,
+    /// `offset_vmcoreinfo`, `size_vmcoreinfo` (version ≥ 3).
+    pub vmcoreinfo: Option<(u64, u64)>,
+    /// `offset_note`, `size_note` (version ≥ 4).
+    pub note: Option<(u64, u64)>,
+    /// `offset_eraseinfo`, `size_eraseinfo` (version ≥ 5).
+    pub eraseinfo: Option<(u64, u64)>,
+    /// `max_mapnr_64` (version ≥ 6).
+    pub max_mapnr_64: Option<u64>,
+}
+
+/// A kdump-compressed file, indexed.
+#[derive(Debug)]
+pub struct Kdump<'a> {
+    /// The header.
+    pub header: Header,
+    /// The sub-header.
+    pub sub: SubHeader,
+    /// Page frames covered by the bitmaps.
+    pub max_mapnr: u64,
+    bitmap1: Cow<'a, [u8]>,
+    bitmap2: Cow<'a, [u8]>,
+    bitmap_offset: u64,
+    desc_offset: u64,
+    /// Set bits of bitmap 2 before each 512-bit chunk, and the total.
+    rank: OnceLock<(Vec<u64>, u64)>,
+}
+
+/// True if `bytes` starts with the kdump signature.
+pub fn is_kdump(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"KDUMP   ")
+}
+
+/// What one page descriptor says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageDesc {
+    /// Where the descriptor is.
+    pub desc_offset: u64,
+    /// Data offset.
+    pub offset: u64,
+    /// Data size.
+    pub size: u32,
+    /// Flags (codec).
+    pub flags: u32,
+}
+
+impl<'a> Kdump<'a> {
+    /// Parse the headers and borrow the bitmaps.
+    pub fn parse(src: &Source<'a>) -> Result<Kdump<'a>> {
+        let h = src.read(0, HEADER_SIZE, "disk_dump_header")?;
+        let u = |i: usize| cstr(h.get(12 + 65 * i..12 + 65 * (i + 1)).unwrap_or_default());
+        let header = Header {
+            header_version: u32_le(&h, 8) as i32,
+            utsname: Utsname {
+                sysname: u(0),
+                nodename: u(1),
+                release: u(2),
+                version: u(3),
+                machine: u(4),
+                domainname: u(5),
+            },
+            timestamp_sec: u64_le(&h, 408) as i64,
+            timestamp_usec: u64_le(&h, 416) as i64,
+            status: u32_le(&h, 424),
+            block_size: u32_le(&h, 428),
+            sub_hdr_size: u32_le(&h, 432),
+            bitmap_blocks: u32_le(&h, 436),
+            max_mapnr: u32_le(&h, 440),
+            total_ram_blocks: u32_le(&h, 444),
+            current_cpu: u32_le(&h, 456),
+            nr_cpus: u32_le(&h, 460) as i32,
+        };
+        let bad = |what, value: u64| Error::BadField {
+            what,
+            offset: 0,
+            value,
+        };
+        let bs = header.block_size;
+        if !(512..=MAX_BLOCK_SIZE).contains(&bs) || !bs.is_power_of_two() {
+            return Err(bad("disk_dump_header.block_size", bs.into()));
+        }
+        let bs = u64::from(bs);
+        if header.sub_hdr_size == 0 || header.sub_hdr_size > 1 << 16 {
+            return Err(bad(
+                "disk_dump_header.sub_hdr_size",
+                header.sub_hdr_size.into(),
+            ));
+        }
+        if header.bitmap_blocks == 0 || header.bitmap_blocks % 2 != 0 {
+            return Err(bad(
+                "disk_dump_header.bitmap_blocks",
+                header.bitmap_blocks.into(),
+            ));
+        }
+        let s = src.read(
+            bs,
+            104.min(u64::from(header.sub_hdr_size) * bs),
+            "kdump_sub_header",
+        )?;
+        let v = header.header_version;
+        let pair = |o: usize| (u64_le(&s, o), u64_le(&s, o + 8));
+        let sub = SubHeader {
+            phys_base: u64_le(&s, 0),
+            dump_level: u32_le(&s, 8) as i32,
+            split: u32_le(&s, 12) as i32,
+            vmcoreinfo: (v >= 3).then(|| pair(32)),
+            note: (v >= 4).then(|| pair(48)),
+            eraseinfo: (v >= 5).then(|| pair(64)),
+            max_mapnr_64: (v >= 6 && s.len() >= 104).then(|| u64_le(&s, 96)),
+        };
+        let max_mapnr = sub.max_mapnr_64.unwrap_or(header.max_mapnr.into());
+        let bitmap_offset = (1 + u64::from(header.sub_hdr_size)) * bs;
+        let half = u64::from(header.bitmap_blocks / 2) * bs;
+        if max_mapnr.div_ceil(8) > half {
+            return Err(Error::BadField {
+                what: "kdump max_mapnr (larger than the bitmap)",
+                offset: bs,
+                value: max_mapnr,
+            });
+        }
+        let bitmap1 = src.read(bitmap_offset, half, "kdump bitmap 1 (valid pages)")?;
+        let bitmap2 = src.read(bitmap_offset + half, half, "kdump bitmap 2 (dumped pages)")?;
+        Ok(Kdump {
+            header,
+            sub,
+            max_mapnr,
+            bitmap1,
+            bitmap2,
+            bitmap_offset,
+            desc_offset: bitmap_offset + 2 * half,
+            rank: OnceLock::new(),
+        })
+    }
+
+    /// Block (page) size.
+    pub fn page_size(&self) -> u64 {
+        self.header.block_size.into()
+    }
+
+    /// Where the bitmaps start.
+    pub fn bitmap_offset(&self) -> u64 {
+        self.bitmap_offset
+    }
+
+    /// Where the page descriptors start.
+    pub fn desc_offset(&self) -> u64 {
+        self.desc_offset
+    }
+
+    fn bit(map: &[u8], pfn: u64) -> bool {
+        map.get((pfn / 8) as usize)
+            .is_some_and(|b| b & (1 << (pfn % 8)) != 0)
+    }
+
+    /// True if the page frame exists (bitmap 1).
+    pub fn is_valid(&self, pfn: u64) -> bool {
+        pfn < self.max_mapnr && Self::bit(&self.bitmap1, pfn)
+    }
+
+    /// True if the page frame was dumped (bitmap 2).
+    pub fn is_dumped(&self, pfn: u64) -> bool {
+        pfn < self.max_mapnr && Self::bit(&self.bitmap2, pfn)
+    }
+
+    /// Number of dumped pages (bits set in bitmap 2 below `max_mapnr`).
+    pub fn dumped_pages(&self) -> u64 {
+        self.rank_of(self.max_mapnr)
+    }
+
+    /// Set bits of bitmap 2 before `pfn`: the index of pfn's descriptor.
+    fn rank_of(&self, pfn: u64) -> u64 {
+        let ones = |c: &[u8]| c.iter().map(|b| u64::from(b.count_ones())).sum::<u64>();
+        let (rank, total) = self.rank.get_or_init(|| {
+            let mut acc = 0u64;
+            let v = self
+                .bitmap2
+                .chunks(RANK_CHUNK_BYTES)
+                .map(|c| {
+                    let r = acc;
+                    acc += ones(c);
+                    r
+                })
+                .collect();
+            (v, acc)
+        });
+        let byte = (pfn / 8) as usize;
+        let chunk = byte / RANK_CHUNK_BYTES;
+        let Some(&base) = rank.get(chunk) else {
+            return *total;
+        };
+        let whole = ones(
+            self.bitmap2
+                .get(chunk * RANK_CHUNK_BYTES..byte)
+                .unwrap_or_default(),
+        );
+        let mask = ((1u16 << (pfn % 8)) - 1) as u8;
+        let part = self
+            .bitmap2
+            .get(byte)
+            .map_or(0, |b| u64::from((b & mask).count_ones()));
+        base + whole + part
+    }
+
+    /// The descriptor of a dumped page.
+    pub fn page_desc(&self, src: &Source<'a>, pfn: u64) -> Result<PageDesc> {
+        if !self.is_dumped(pfn) {
+            return Err(if self.is_valid(pfn) {
+                Error::PageExcluded { pfn }
+            } else {
+                Error::PageNotPresent {
+                    addr: pfn.saturating_mul(self.page_size()),
+                }
+            });
+        }
+        let desc_offset = self.desc_offset + self.rank_of(pfn) * PAGE_DESC_SIZE;
+        let d = src.read(desc_offset, PAGE_DESC_SIZE, "kdump page_desc")?;
+        Ok(PageDesc {
+            desc_offset,
+            offset: u64_le(&d, 0),
+            size: u32_le(&d, 8),
+            flags: u32_le(&d, 12),
+        })
+    }
+
+    /// Read (and decompress) page `pfn` into `out` (one page long).
+    pub fn read_page(&self, src: &Source<'a>, pfn: u64, out: &mut [u8]) -> Result<()> {
+        self.read_page_with(&mut compress::Decoders::default(), src, pfn, out)
+    }
+
+    /// [`Kdump::read_page`] reusing decoder state.
+    pub fn read_page_with(
+        &self,
+        dec: &mut compress::Decoders,
+        src: &Source<'a>,
+        pfn: u64,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let d = self.page_desc(src, pfn)?;
+        let bs = self.header.block_size;
+        let bad = Error::BadPageDesc {
+            pfn,
+            desc_offset: d.desc_offset,
+            data_offset: d.offset,
+            size: d.size.into(),
+        };
+        if d.size == 0 || d.size > bs || out.len() != bs as usize {
+            return Err(bad);
+        }
+        let data = src
+            .read(d.offset, d.size.into(), "kdump page data")
+            .map_err(|_| bad)?;
+        match Codec::from_flags(d.flags) {
+            Err(flags) => Err(Error::UnsupportedCompression { pfn, flags }),
+            Ok(None) if d.size == bs => {
+                out.copy_from_slice(&data);
+                Ok(())
+            }
+            Ok(None) => Err(bad),
+            Ok(Some(codec)) => {
+                // makedumpfile stores a page raw (no codec flag) when
+                // compressing does not make it smaller.
+                if compress::decompress_with(dec, codec, &data, out) {
+                    Ok(())
+                } else {
+                    Err(Error::Decompress {
+                        pfn,
+                        offset: d.offset,
+                        codec,
+                    })
+                }
+            }
+        }
+    }
+}
