@@ -106,7 +106,7 @@ fn distance(w: &mut Bits<'_>, dist: usize) {
     }
 }
 
-fn hash(b: &[u8]) -> usize {
+fn hash(b: [u8; 3]) -> usize {
     let v = u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16;
     (v.wrapping_mul(0x9e37_79b1) >> (32 - 13)) as usize
 }
@@ -144,7 +144,7 @@ pub fn compress(input: &[u8], out: &mut [u8], table: &mut [u32]) -> Option<usize
         let mut best = 0usize;
         let mut dist = 0usize;
         if i + MIN_LEN <= n {
-            let h = hash(&input[i..i + MIN_LEN]);
+            let h = hash([input[i], input[i + 1], input[i + 2]]);
             let cand = table[h];
             table[h] = i as u32;
             if cand != u32::MAX {
@@ -170,7 +170,7 @@ pub fn compress(input: &[u8], out: &mut [u8], table: &mut [u32]) -> Option<usize
             i += 1;
             while i < end {
                 if i + MIN_LEN <= n {
-                    table[hash(&input[i..i + MIN_LEN])] = i as u32;
+                    table[hash([input[i], input[i + 1], input[i + 2]])] = i as u32;
                 }
                 i += 1;
             }

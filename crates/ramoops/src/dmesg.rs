@@ -204,13 +204,13 @@ pub struct PartLine {
 /// Parses the first line of a dump payload; `None` when it is not a part line.
 pub fn parse_part_line(text: &[u8]) -> Option<PartLine> {
     let nl = text.iter().take(64).position(|&b| b == b'\n')?;
-    let line = &text[..nl];
+    let line = text.get(..nl)?;
     let hash = line.iter().position(|&b| b == b'#')?;
-    let reason = Reason::from_name(&line[..hash])?;
-    let rest = &line[hash + 1..];
+    let reason = Reason::from_name(line.get(..hash)?)?;
+    let rest = line.get(hash + 1..)?;
     let sp = rest.iter().position(|&b| b == b' ')?;
-    let count = parse_u32(&rest[..sp])?;
-    let part = parse_u32(rest[sp + 1..].strip_prefix(b"Part")?)?;
+    let count = parse_u32(rest.get(..sp)?)?;
+    let part = parse_u32(rest.get(sp + 1..)?.strip_prefix(b"Part")?)?;
     Some(PartLine {
         reason,
         count,

@@ -27,7 +27,9 @@ impl<'a> ByteWriter<'a> {
         let mut digits = [0u8; 20];
         let mut n = 0;
         loop {
-            digits[n] = b'0' + (v % 10) as u8;
+            if let Some(d) = digits.get_mut(n) {
+                *d = b'0' + (v % 10) as u8;
+            }
             n += 1;
             v /= 10;
             if v == 0 || n == digits.len() {
@@ -38,7 +40,7 @@ impl<'a> ByteWriter<'a> {
             self.put(b"0");
         }
         for i in (0..n).rev() {
-            self.put(&[digits[i]]);
+            self.put(digits.get(i..=i).unwrap_or(b"0"));
         }
     }
 

@@ -220,8 +220,8 @@ impl Region {
             .filter(|z| z.kind == ZoneKind::Ftrace)
             .collect();
         if ftrace.len() == 1 {
-            if !ftrace[0].old_log.is_empty() {
-                out.push(Record::plain(ftrace[0]));
+            if let Some(z) = ftrace.first().filter(|z| !z.old_log.is_empty()) {
+                out.push(Record::plain(z));
             }
         } else if let Some(r) = Record::ftrace_combined(&ftrace) {
             out.push(r);
@@ -271,8 +271,9 @@ fn push(
 
 fn word_at(bytes: &[u8], off: u64) -> Option<u32> {
     let off = usize::try_from(off).ok()?;
-    let b = bytes.get(off..off.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    Some(u32::from_le_bytes(
+        bytes.get(off..off.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 
 fn sig_at(bytes: &[u8], off: u64) -> Signature {
@@ -290,7 +291,10 @@ fn signature_offsets(bytes: &[u8], mem_size: u64) -> Vec<(u64, Signature)> {
     let mut out = Vec::new();
     let mut off = 0usize;
     while off + HEADER_LEN <= end {
-        let h = ZoneHeader::parse(&bytes[off..off + HEADER_LEN]).unwrap_or_default();
+        let h = bytes
+            .get(off..off + HEADER_LEN)
+            .and_then(ZoneHeader::parse)
+            .unwrap_or_default();
         let s = h.signature();
         if s != Signature::Invalid && h.start <= h.size && u64::from(h.size) < mem_size {
             out.push((off as u64, s));
@@ -438,7 +442,7 @@ fn candidates(sigs: &[(u64, Signature)], mem_size: u64, ov: &Overrides) -> Vec<P
     // header spacing in the tail, and also try the module default.
     let mut tail_sizes: Vec<u64> = plain
         .windows(2)
-        .map(|w| w[1] - w[0])
+        .filter_map(|w| Some(w.get(1)? - w.first()?))
         .filter(|d| d.is_power_of_two())
         .collect();
     tail_sizes.extend(versioned.first().map(|&f| {
@@ -579,7 +583,7 @@ fn read_zone(
         }
         return Ok(zone);
     }
-    let mut buf = bytes[start..start + size_us].to_vec();
+    let mut buf = bytes.get(start..start + size_us).unwrap_or(&[]).to_vec();
     let mut ecc = codec.map(|_| EccStatus::default());
     if let (Some(c), Some(st)) = (codec, ecc.as_mut()) {
         zone::correct_header(&mut buf, &geometry, c, st)?;
@@ -661,9 +665,12 @@ fn read_zone(
             );
         }
     }
-    let data = &buf[HEADER_LEN..HEADER_LEN + geometry.data_size];
-    zone.old_log.extend_from_slice(&data[a]);
-    zone.old_log.extend_from_slice(&data[b]);
+    // old_log_ranges checked both ranges against data_size.
+    let data = buf
+        .get(HEADER_LEN..HEADER_LEN + geometry.data_size)
+        .unwrap_or(&[]);
+    zone.old_log.extend_from_slice(data.get(a).unwrap_or(&[]));
+    zone.old_log.extend_from_slice(data.get(b).unwrap_or(&[]));
     zone.state = ZoneState::Valid;
     Ok(zone)
 }
@@ -718,7 +725,13 @@ impl Record {
     /// (`ts >> 8` on 64-bit), a partial leading record dropped per zone.
     fn ftrace_combined(zones: &[&Zone]) -> Option<Record> {
         const REC: usize = 24;
-        let ts = |r: &[u8]| u64::from_le_bytes(r[16..24].try_into().unwrap_or([0; 8])) >> 8;
+        let ts = |r: &[u8]| {
+            u64::from_le_bytes(
+                r.get(16..24)
+                    .and_then(|s| s.try_into().ok())
+                    .unwrap_or([0; 8]),
+            ) >> 8
+        };
         let mut merged: Vec<u8> = Vec::new();
         let mut ecc: Option<EccStatus> = None;
         let mut first: Option<&Zone> = None;
@@ -735,8 +748,8 @@ impl Record {
                 acc.corrected_bytes += e.corrected_bytes;
                 acc.bad_blocks += e.bad_blocks;
             }
-            let src = &z.old_log[z.old_log.len() % REC..];
-            let dst = &merged[merged.len() % REC..];
+            let src = z.old_log.get(z.old_log.len() % REC..).unwrap_or(&[]);
+            let dst = merged.get(merged.len() % REC..).unwrap_or(&[]);
             let mut out = Vec::with_capacity(dst.len() + src.len());
             let (mut d, mut s) = (
                 dst.chunks_exact(REC).peekable(),

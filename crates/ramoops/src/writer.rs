@@ -71,7 +71,7 @@ impl<'a> ZoneWriter<'a> {
         if cap == 0 {
             return;
         }
-        let bytes = &bytes[bytes.len().saturating_sub(cap)..];
+        let bytes = bytes.get(bytes.len().saturating_sub(cap)..).unwrap_or(&[]);
         let c = bytes.len();
         let mut h = self.header();
         // Clamp what a corrupted header might hold before doing arithmetic.
@@ -87,9 +87,9 @@ impl<'a> ZoneWriter<'a> {
             dst.copy_from_slice(&h.to_bytes());
         }
         let first = c.min(cap - start);
-        self.update(start, &bytes[..first]);
+        self.update(start, bytes.get(..first).unwrap_or(&[]));
         if first < c {
-            self.update(0, &bytes[first..]);
+            self.update(0, bytes.get(first..).unwrap_or(&[]));
         }
         self.update_header_ecc();
     }

@@ -33,8 +33,7 @@ impl ZoneHeader {
     /// Reads a header from the first 12 bytes of `bytes`.
     pub fn parse(bytes: &[u8]) -> Option<Self> {
         let word = |i: usize| -> Option<u32> {
-            let b = bytes.get(i..i + 4)?;
-            Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            Some(u32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?))
         };
         Some(ZoneHeader {
             sig: word(0)?,
@@ -195,7 +194,7 @@ impl EccStatus {
             w.put(b"\nECC: No errors detected\n");
         }
         let n = w.len();
-        &out[..n]
+        out.get(..n).unwrap_or(&[])
     }
 }
 
