@@ -65,11 +65,13 @@ impl Codec {
     }
 }
 
-/// Decoder state reused from page to page (a zlib inflater owns a large
-/// state; allocating it per 4 KiB page costs as much as inflating).
+/// Decoder state reused from page to page (a zlib inflater owns a ~10 KiB
+/// state; allocating or zeroing it per 4 KiB page costs as much as
+/// inflating, so it is only re-armed: miniz_oxide's `init` resets the state
+/// machine and the tables are rebuilt from each stream's own header).
 #[derive(Default)]
 pub struct Decoders {
-    zlib: Option<flate2::Decompress>,
+    zlib: Option<Box<miniz_oxide::inflate::core::DecompressorOxide>>,
 }
 
 impl core::fmt::Debug for Decoders {
@@ -88,22 +90,21 @@ pub fn decompress(codec: Codec, input: &[u8], out: &mut [u8]) -> bool {
 pub fn decompress_with(dec: &mut Decoders, codec: Codec, input: &[u8], out: &mut [u8]) -> bool {
     match codec {
         Codec::Zlib => {
-            // flate2 over miniz_oxide (pure Rust; zlib-rs inflates a little
-            // faster but probes the CPU with cpuid at start-up, which costs
-            // as much as it saves on a log's two dozen pages under a
-            // hypervisor). The stream must end (Adler-32 checked) exactly at
-            // one page.
-            let d = match &mut dec.zlib {
-                Some(d) => {
-                    d.reset(true);
-                    d
-                }
-                None => dec.zlib.insert(flate2::Decompress::new(true)),
-            };
-            matches!(
-                d.decompress(input, out, flate2::FlushDecompress::Finish),
-                Ok(flate2::Status::StreamEnd)
-            ) && d.total_out() == out.len() as u64
+            // miniz_oxide (pure Rust; zlib-rs inflates a little faster but
+            // probes the CPU with cpuid at start-up, which costs as much as
+            // it saves on a log's two dozen pages under a hypervisor). The
+            // stream must end, Adler-32 checked, exactly at one page.
+            use miniz_oxide::inflate::core::{decompress, inflate_flags as f, DecompressorOxide};
+            use miniz_oxide::inflate::TINFLStatus;
+            let d = dec
+                .zlib
+                .get_or_insert_with(|| Box::new(DecompressorOxide::new()));
+            d.init();
+            let flags = f::TINFL_FLAG_PARSE_ZLIB_HEADER
+                | f::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+                | f::TINFL_FLAG_COMPUTE_ADLER32;
+            let (status, _, written) = decompress(d, input, out, 0, flags);
+            status == TINFLStatus::Done && written == out.len()
         }
         Codec::Lzo => crate::lzo::decompress(input, out) == Some(out.len()),
         Codec::Snappy => {
