@@ -294,22 +294,9 @@ impl Recorder {
     }
 
     /// The plan the recorder would run now, given the platform's facts.
-    pub fn current_plan<P: Platform + ?Sized>(
-        &self,
-        p: &P,
-        crash_kernel_loaded: bool,
-    ) -> Option<Plan> {
-        let _ = p;
-        let st = self.st();
-        let setup = st.setup?;
-        Plan::build(
-            &setup.plan,
-            &Facts {
-                crash_kernel_loaded,
-                kmsg_dumper_registered: st.layout.dmesg.count > 0,
-            },
-        )
-        .ok()
+    pub fn current_plan(&self, crash_kernel_loaded: bool) -> Option<Plan> {
+        let st = self.st_ref();
+        Plan::build(&st.setup?.plan, &facts(st, crash_kernel_loaded)).ok()
     }
 
     /// Enters the panic path on this CPU. `crash_kernel_loaded` is the fact
@@ -356,10 +343,7 @@ impl Recorder {
     fn begin<P: Platform + ?Sized>(&self, p: &P, crash_kernel_loaded: bool, msg: &[u8]) {
         let mut st = self.st();
         let Some(setup) = st.setup else { return };
-        let facts = Facts {
-            crash_kernel_loaded,
-            kmsg_dumper_registered: st.layout.dmesg.count > 0,
-        };
+        let facts = facts(&st, crash_kernel_loaded);
         // A valid configuration always builds; fall back to the defaults
         // rather than run no plan at all.
         let plan = Plan::build(&setup.plan, &facts)
@@ -663,6 +647,15 @@ impl Recorder {
     #[doc(hidden)]
     pub fn region(&self) -> Option<RawRegion> {
         self.st().region
+    }
+}
+
+/// What the plan is built from: the caller's crash-kernel fact, and our own
+/// kmsg dumper (present when the region has dmesg zones).
+fn facts(st: &State, crash_kernel_loaded: bool) -> Facts {
+    Facts {
+        crash_kernel_loaded,
+        kmsg_dumper_registered: st.layout.dmesg.count > 0,
     }
 }
 

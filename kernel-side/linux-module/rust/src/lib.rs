@@ -116,7 +116,9 @@ pub struct CvprParams {
 #[no_mangle]
 pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
     // SAFETY: the caller passes a valid pointer.
-    let Some(p) = (unsafe { p.as_ref() }) else { return -22 };
+    let Some(p) = (unsafe { p.as_ref() }) else {
+        return -22;
+    };
     if p.region_size < p.journal_size {
         return -28;
     }
@@ -147,7 +149,8 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
     match RECORDER.attach(region, setup, Some(scratch)) {
         Ok(_) => 0,
         Err(panic_recorder::recorder::AttachError::Busy) => -16,
-        Err(panic_recorder::recorder::AttachError::RegionTooSmall) | Err(panic_recorder::recorder::AttachError::JournalTooSmall) => -28,
+        Err(panic_recorder::recorder::AttachError::RegionTooSmall)
+        | Err(panic_recorder::recorder::AttachError::JournalTooSmall) => -28,
         Err(_) => -22,
     }
 }
@@ -158,8 +161,16 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
 /// # Safety
 /// `func` must stay valid while registered; `name` must point to `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn cvpr_register(list: u32, func: Callback, ctx: *mut c_void, name: *const u8, len: usize) -> i32 {
-    let Some(id) = u8::try_from(list).ok().and_then(ListId::from_u8) else { return -22 };
+pub unsafe extern "C" fn cvpr_register(
+    list: u32,
+    func: Callback,
+    ctx: *mut c_void,
+    name: *const u8,
+    len: usize,
+) -> i32 {
+    let Some(id) = u8::try_from(list).ok().and_then(ListId::from_u8) else {
+        return -22;
+    };
     // SAFETY: the caller passes `len` readable bytes.
     let name = unsafe { core::slice::from_raw_parts(name, len) };
     match RECORDER.list(id).register(func, ctx as usize, name) {
@@ -171,7 +182,9 @@ pub unsafe extern "C" fn cvpr_register(list: u32, func: Callback, ctx: *mut c_vo
 /// Unregisters a slot.
 #[no_mangle]
 pub extern "C" fn cvpr_unregister(list: u32, slot: u32) -> i32 {
-    let Some(id) = u8::try_from(list).ok().and_then(ListId::from_u8) else { return -22 };
+    let Some(id) = u8::try_from(list).ok().and_then(ListId::from_u8) else {
+        return -22;
+    };
     match RECORDER.list(id).unregister(slot as usize) {
         Ok(()) => 0,
         Err(_) => -2,
@@ -199,7 +212,11 @@ pub unsafe extern "C" fn cvpr_panic(msg: *const u8, len: usize, crash_kernel_loa
 /// # Safety
 /// `buf` must point to `len` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn cvpr_plan_text(buf: *mut u8, len: usize, crash_kernel_loaded: i32) -> usize {
+pub unsafe extern "C" fn cvpr_plan_text(
+    buf: *mut u8,
+    len: usize,
+    crash_kernel_loaded: i32,
+) -> usize {
     struct W<'a> {
         buf: &'a mut [u8],
         n: usize,
@@ -218,7 +235,7 @@ pub unsafe extern "C" fn cvpr_plan_text(buf: *mut u8, len: usize, crash_kernel_l
     // SAFETY: the caller passes `len` writable bytes.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
     let mut w = W { buf, n: 0 };
-    if let Some(plan) = RECORDER.current_plan(&Kernel, crash_kernel_loaded != 0) {
+    if let Some(plan) = RECORDER.current_plan(crash_kernel_loaded != 0) {
         let _ = plan.write_text(&mut w);
     }
     w.n
@@ -228,8 +245,12 @@ pub unsafe extern "C" fn cvpr_plan_text(buf: *mut u8, len: usize, crash_kernel_l
 /// pointer, so the panic path must skip it.
 #[no_mangle]
 pub extern "C" fn cvpr_selftest_corrupt(list: u32, slot: u32) -> i32 {
-    let Some(id) = u8::try_from(list).ok().and_then(ListId::from_u8) else { return -22 };
-    let Some(ptr) = RECORDER.list(id).slot_data_ptr(slot as usize) else { return -22 };
+    let Some(id) = u8::try_from(list).ok().and_then(ListId::from_u8) else {
+        return -22;
+    };
+    let Some(ptr) = RECORDER.list(id).slot_data_ptr(slot as usize) else {
+        return -22;
+    };
     // SAFETY: the slot data is plain bytes inside the static table; a
     // deliberate corruption is exactly what this self-test is for.
     unsafe { core::ptr::write_volatile(ptr, core::ptr::read_volatile(ptr) ^ 0x40) };
