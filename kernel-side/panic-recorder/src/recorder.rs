@@ -78,7 +78,13 @@ struct State {
     codec: Option<Codec>,
     plan: Option<Plan>,
     journal: Option<Header>,
+    /// The panic message, for the info list (truncated).
+    message: [u8; MESSAGE_LEN],
+    message_len: usize,
 }
+
+/// Bytes of the panic message kept for the info list.
+const MESSAGE_LEN: usize = 120;
 
 /// The panic recorder. Meant to live in a `static`.
 pub struct Recorder {
@@ -169,6 +175,8 @@ impl Recorder {
                 codec: None,
                 plan: None,
                 journal: None,
+                message: [0; MESSAGE_LEN],
+                message_len: 0,
             }),
         }
     }
@@ -289,6 +297,8 @@ impl Recorder {
             codec,
             plan: None,
             journal: None,
+            message: [0; MESSAGE_LEN],
+            message_len: 0,
         });
         Ok(layout)
     }
@@ -343,6 +353,11 @@ impl Recorder {
     fn begin<P: Platform + ?Sized>(&self, p: &P, crash_kernel_loaded: bool, msg: &[u8]) {
         let mut st = self.st();
         let Some(setup) = st.setup else { return };
+        let n = msg.len().min(MESSAGE_LEN);
+        st.message_len = n;
+        if let (Some(d), Some(m)) = (st.message.get_mut(..n), msg.get(..n)) {
+            d.copy_from_slice(m);
+        }
         let facts = facts(&st, crash_kernel_loaded);
         // A valid configuration always builds; fall back to the defaults
         // rather than run no plan at all.
@@ -583,6 +598,19 @@ impl Recorder {
         );
         if let Some(off) = offset {
             let _ = core::fmt::write(&mut line, format_args!(" kernel offset {off:#x}"));
+        }
+        p.print(line.as_bytes());
+        let st = self.st_ref();
+        let mut line = LineBuf::new();
+        let _ = core::fmt::write(&mut line, format_args!("panic: "));
+        for &b in st.message.get(..st.message_len).unwrap_or(&[]) {
+            // Printable ASCII only: the message may be anything.
+            let c = if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '?'
+            };
+            let _ = core::fmt::write(&mut line, format_args!("{c}"));
         }
         p.print(line.as_bytes());
         let mut text = PlanLines {

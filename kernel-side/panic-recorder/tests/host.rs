@@ -242,6 +242,10 @@ fn default_plan_runs_every_step_once_and_journals_it() {
         "info line in the dump: {text}"
     );
     assert!(
+        text.contains("panic: sysrq triggered crash"),
+        "panic message in the dump: {text}"
+    );
+    assert!(
         text.contains(" 5. kmsg dump"),
         "plan text in the dump: {text}"
     );
