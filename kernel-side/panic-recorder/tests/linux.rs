@@ -125,6 +125,13 @@ fn our_record_holds_what_the_kernel_printed() {
             "{}",
             d.display()
         );
+        // The info list's own lines: CPU/uptime/taint, the panic message, the plan.
+        assert!(body.contains("panic_recorder: panic: "), "{}", d.display());
+        assert!(
+            body.contains("panic_recorder:  5. kmsg dump"),
+            "{}",
+            d.display()
+        );
     }
 }
 
