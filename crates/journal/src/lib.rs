@@ -426,6 +426,23 @@ impl Header {
     }
 }
 
+/// Finds a journal zone inside a larger image (a whole reserved region, where
+/// the panic recorder puts the journal after the ramoops zones): the last
+/// 2-aligned offset holding a valid header. Bounded by the image length.
+pub fn locate(bytes: &[u8]) -> Option<usize> {
+    let mut found = None;
+    let mut off = 0usize;
+    while off + HEADER_LEN <= bytes.len() {
+        if let Some(z) = bytes.get(off..) {
+            if z.starts_with(&MAGIC) && Header::parse(z).is_ok() {
+                found = Some(off);
+            }
+        }
+        off += 2;
+    }
+    found
+}
+
 /// Entry slots that fit a zone of `len` bytes.
 pub fn capacity_for(len: usize) -> u32 {
     (len.saturating_sub(HEADER_LEN) / ENTRY_LEN).min(MAX_ENTRIES as usize) as u32

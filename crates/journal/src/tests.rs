@@ -189,3 +189,12 @@ fn progress_names_the_open_step_and_call() {
     assert_eq!(p.open_call.unwrap().name_bytes(), b"hung");
     assert_eq!(p.start.unwrap().name_bytes(), b"boom");
 }
+
+#[test]
+fn locate_finds_the_zone_after_other_data() {
+    let mut img = [0u8; 0x1000 + HEADER_LEN + 4 * ENTRY_LEN];
+    img[..8].copy_from_slice(b"CVJOURN1"); // magic without a valid header
+    JournalWriter::arm(&mut img[0x1000..], 9).unwrap();
+    assert_eq!(locate(&img), Some(0x1000));
+    assert_eq!(locate(&img[..0x1000]), None);
+}

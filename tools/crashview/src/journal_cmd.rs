@@ -6,28 +6,17 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use crashview_journal::{
-    self as journal, Entry, EntryKind, Header, Journal, Outcome, StepKind, Tail,
-};
+use crashview_journal::{self as journal, Entry, EntryKind, Journal, Outcome, StepKind, Tail};
 use serde::Serialize;
 
-/// Finds the journal zone in a region image: the last offset holding a
-/// valid journal header (the recorder puts it after the ramoops zones).
-/// Returns (offset, zone bytes).
+/// The journal zone of a region image: at `at` when given, else found by its
+/// header (`crashview_journal::locate`). Returns (offset, zone bytes).
 pub fn locate(bytes: &[u8], at: Option<u64>) -> Option<(usize, &[u8])> {
-    if let Some(at) = at {
-        let at = usize::try_from(at).ok()?;
-        return bytes.get(at..).map(|z| (at, z));
-    }
-    let mut found = None;
-    let mut off = 0usize;
-    while off + journal::HEADER_LEN <= bytes.len() {
-        if bytes[off..].starts_with(&journal::MAGIC) && Header::parse(&bytes[off..]).is_ok() {
-            found = Some(off);
-        }
-        off += 2;
-    }
-    found.map(|o| (o, &bytes[o..]))
+    let off = match at {
+        Some(at) => usize::try_from(at).ok()?,
+        None => journal::locate(bytes)?,
+    };
+    bytes.get(off..).map(|z| (off, z))
 }
 
 #[derive(Serialize)]

@@ -6,6 +6,7 @@
 mod input;
 mod journal_cmd;
 mod pstore_cmd;
+mod report_cmd;
 mod trace_cmd;
 mod vmcore_cmd;
 
@@ -25,7 +26,9 @@ struct Cli {
 const EXAMPLES: &str = "Examples:
   crashview pstore list fixtures/ramoops/sysrq-ecc/region.bin
   crashview pstore list /sys/fs/pstore --json
-  crashview pstore extract region.bin -o out/ --record-size 0x4000 --ecc 16";
+  crashview pstore extract region.bin -o out/ --record-size 0x4000 --ecc 16
+  crashview report fixtures/recorder/hang/region.bin
+  crashview triage /var/lib/systemd/pstore --json";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -54,6 +57,28 @@ enum Command {
         /// The vmcore.
         vmcore: std::path::PathBuf,
         /// Print JSON (schema: crashview.log/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// One report from any input (region image, pstore directory, vmcore,
+    /// dmesg text): records, log, first Oops/BUG/WARN, panic, taint, traces,
+    /// and the panic-phase timeline (exact from the recorder's journal,
+    /// else inferred from the log).
+    Report {
+        /// Region image, pstore directory, systemd-pstore archive, vmcore or text.
+        input: std::path::PathBuf,
+        /// Print JSON (schema: crashview.report/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Group many dumps by crash signature (reason + top frames), with counts
+    /// and first/last seen. A directory without pstore files of its own
+    /// stands for its subdirectories (a systemd-pstore archive).
+    Triage {
+        /// Inputs (any kind `report` reads), or directories of them.
+        #[arg(required = true)]
+        inputs: Vec<std::path::PathBuf>,
+        /// Print JSON (schema: crashview.triage/1).
         #[arg(long)]
         json: bool,
     },
@@ -133,6 +158,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             journal_offset,
             json,
         } => journal_cmd::run(&input, journal_offset, json),
+        Command::Report { input, json } => report_cmd::report(&input, json),
+        Command::Triage { inputs, json } => report_cmd::triage(&inputs, json),
         Command::Trace(a) => trace_cmd::trace(&a),
         Command::Symbolize(a) => trace_cmd::symbolize(&a),
         Command::Log { vmcore, json } => vmcore_cmd::log(&vmcore, json),

@@ -1,0 +1,319 @@
+//! Plain-text rendering of a [`Report`] and of triage [`Group`]s, for
+//! terminals and pipes. Stable enough for golden tests; JSON is the
+//! machine interface.
+
+use std::io::{self, Write};
+
+use crate::timeline::{Step, TimelineSource};
+use crate::triage::Group;
+use crate::Report;
+
+/// Frames printed per trace in the text report.
+const MAX_FRAMES: usize = 12;
+
+/// `[    2.286633]`.
+pub fn ts(t: Option<u64>) -> String {
+    match t {
+        Some(t) => format!("[{:5}.{:06}]", t / 1_000_000_000, t % 1_000_000_000 / 1000),
+        None => "[      ?     ]".into(),
+    }
+}
+
+/// `1.234 ms`.
+pub fn ms(ns: u64) -> String {
+    format!("{}.{:03} ms", ns / 1_000_000, ns % 1_000_000 / 1000)
+}
+
+/// `2026-11-29 03:18:11 UTC`.
+pub fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// Writes the text report.
+pub fn write_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+    writeln!(out, "input:      {} ({})", r.input, r.kind.name())?;
+    if let Some(v) = &r.vmcore {
+        writeln!(out, "vmcore:     {}, {} CPU notes", v.format, v.cpus)?;
+        if let Some(t) = v.crash_time {
+            writeln!(out, "crash time: {} (VMCOREINFO CRASHTIME)", utc(t))?;
+        }
+    }
+    if !r.records.is_empty() {
+        writeln!(out, "records:    {}", r.records.len())?;
+        for rec in &r.records {
+            let what = match (rec.reason, rec.count, rec.part) {
+                (Some(re), Some(c), Some(p)) => format!("{re}#{c} Part{p}"),
+                _ if rec.compressed => "still compressed: unreadable".into(),
+                _ => rec.type_name.clone(),
+            };
+            let ecc = rec
+                .ecc
+                .map(|(c, b)| format!(", ECC {c} corrected, {b} bad blocks"))
+                .unwrap_or_default();
+            writeln!(out, "  {:<24} {what}, {} bytes{ecc}", rec.name, rec.bytes)?;
+        }
+    }
+    writeln!(
+        out,
+        "log:        {} lines{}",
+        r.log.lines.len(),
+        if r.log.source.is_empty() {
+            String::new()
+        } else {
+            format!(" from {}", r.log.source)
+        }
+    )?;
+    let s = &r.summary;
+    match &s.first_report {
+        Some(m) => writeln!(out, "first:      {} {} ({})", ts(m.ts_ns), m.text, m.kind)?,
+        None => writeln!(out, "first:      no Oops/BUG/WARN in the log")?,
+    }
+    match &s.panic {
+        Some(p) => writeln!(
+            out,
+            "panic:      {} {}{}",
+            ts(p.ts_ns),
+            p.text,
+            if s.panic_lines > 1 {
+                format!(" (+{} more panic lines)", s.panic_lines - 1)
+            } else {
+                String::new()
+            }
+        )?,
+        None => writeln!(
+            out,
+            "panic:      no \"Kernel panic - not syncing\" in the log"
+        )?,
+    }
+    if s.cpu.is_some() || s.comm.is_some() {
+        writeln!(
+            out,
+            "task:       CPU {} PID {} ({}){}{}",
+            s.cpu.map_or("?".into(), |c| c.to_string()),
+            s.pid.map_or("?".into(), |c| c.to_string()),
+            s.comm.as_deref().unwrap_or("?"),
+            s.release
+                .as_deref()
+                .map(|r| format!(", kernel {r}"))
+                .unwrap_or_default(),
+            if s.kdump_loaded { ", kdump loaded" } else { "" }
+        )?;
+    }
+    if let Some(t) = &s.taint {
+        if t.flags.is_empty() {
+            writeln!(out, "taint:      not tainted")?;
+        } else {
+            writeln!(out, "taint:      {:#x} \"{}\"", t.mask, t.raw)?;
+            for f in &t.flags {
+                writeln!(out, "  {} {:<20} {}", f.letter, f.name, f.meaning)?;
+            }
+        }
+    }
+    if let Some(rip) = &s.rip {
+        writeln!(out, "rip:        {rip}")?;
+    }
+    if let Some(o) = s.kernel_offset {
+        writeln!(out, "kaslr:      {o:#x}")?;
+    }
+    writeln!(out, "signature:  {} {}", r.signature.id, r.signature.reason)?;
+    for f in &r.signature.frames {
+        writeln!(out, "  {f}")?;
+    }
+    writeln!(out, "traces:     {}", r.traces.len())?;
+    for t in &r.traces {
+        writeln!(
+            out,
+            "  lines {}-{}: {}",
+            t.lines.0,
+            t.lines.1,
+            t.title.as_deref().unwrap_or("(untitled)")
+        )?;
+        for f in t.frames.iter().take(MAX_FRAMES) {
+            writeln!(out, "    {}", f.text)?;
+        }
+        if t.frames.len() > MAX_FRAMES {
+            writeln!(out, "    … {} more frames", t.frames.len() - MAX_FRAMES)?;
+        }
+    }
+    write_timeline(out, r)?;
+    if !r.diagnostics.is_empty() {
+        writeln!(out, "diagnostics:")?;
+        for d in &r.diagnostics {
+            writeln!(out, "  {d}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_step(out: &mut dyn Write, s: &Step, t0: u64) -> io::Result<()> {
+    let rel = |t: u64| {
+        let d = t.saturating_sub(t0);
+        format!("+{}.{:06}", d / 1_000_000_000, d % 1_000_000_000 / 1000)
+    };
+    if s.inferred {
+        writeln!(
+            out,
+            "  {}  {:<13} inferred: {}",
+            ts(s.begin_ns),
+            s.name,
+            s.evidence.as_deref().unwrap_or("")
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  {:>10}  {:2}. {:<19} {:>10}  {}",
+            s.begin_ns.map_or("?".into(), rel),
+            s.index.map_or(0, |i| u32::from(i) + 1),
+            s.name,
+            s.duration_ns.map(ms).unwrap_or_default(),
+            s.outcome.as_deref().unwrap_or("")
+        )?;
+        for c in &s.calls {
+            writeln!(
+                out,
+                "  {:>10}      calls {} (slot {}){}",
+                rel(c.begin_ns),
+                c.name,
+                c.slot,
+                match c.end_ns {
+                    Some(e) => format!(", returned in {}", ms(e.saturating_sub(c.begin_ns))),
+                    None => ", never returned".into(),
+                }
+            )?;
+        }
+    }
+    for n in &s.notes {
+        writeln!(out, "  {:>10}      {n}", "")?;
+    }
+    Ok(())
+}
+
+fn write_timeline(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+    let tl = &r.timeline;
+    match (tl.source, &tl.journal) {
+        (TimelineSource::Journal, Some(j)) => writeln!(
+            out,
+            "timeline:   exact, from the panic journal at {:#x} (generation {:#x}, {} of {} entries, {})",
+            j.offset, j.generation, j.entries, j.capacity, j.tail
+        )?,
+        (TimelineSource::Journal, None) => writeln!(out, "timeline:   panic journal unreadable")?,
+        (TimelineSource::Inferred, _) if tl.steps.is_empty() => {
+            writeln!(out, "timeline:   no panic markers in the log")?;
+            return Ok(());
+        }
+        (TimelineSource::Inferred, _) => {
+            writeln!(out, "timeline:   inferred from the log (no panic journal)")?
+        }
+    }
+    if let Some(st) = &tl.start {
+        writeln!(
+            out,
+            "  panic {}{}: {}",
+            ts(st.time_ns),
+            st.cpu.map(|c| format!(" on CPU {c}")).unwrap_or_default(),
+            st.message
+        )?;
+    }
+    if !tl.plan.is_empty() {
+        writeln!(out, "  plan: {}", tl.plan.join(", "))?;
+    }
+    let t0 = tl.start.as_ref().and_then(|s| s.time_ns).unwrap_or(0);
+    for s in &tl.steps {
+        write_step(out, s, t0)?;
+    }
+    if tl.source == TimelineSource::Journal {
+        if tl.finished {
+            writeln!(out, "  result: the panic path ran every step")?;
+        } else if let Some(st) = &tl.stopped {
+            let step = format!(
+                "step {} {}",
+                st.index.map_or(0, |i| u32::from(i) + 1),
+                st.step
+            );
+            if st.expected {
+                writeln!(
+                    out,
+                    "  result: stopped in {step}: the crash kernel took over (expected)"
+                )?;
+            } else if let Some(c) = &st.call {
+                writeln!(
+                    out,
+                    "  result: STOPPED in {step}, inside \"{c}\" (never returned)"
+                )?;
+            } else {
+                writeln!(out, "  result: STOPPED in {step} (never ended)")?;
+            }
+        } else {
+            writeln!(out, "  result: stopped between steps")?;
+        }
+        if !tl.nested.is_empty() || !tl.skipped.is_empty() || tl.other_cpus > 0 {
+            writeln!(
+                out,
+                "  {} nested panic(s), {} corrupt entr(ies) skipped, {} other CPU(s) turned away",
+                tl.nested.len(),
+                tl.skipped.len(),
+                tl.other_cpus
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes triage groups as a short table.
+pub fn write_triage(out: &mut dyn Write, groups: &[Group], total: usize) -> io::Result<()> {
+    writeln!(
+        out,
+        "{total} dump{} in {} group{}",
+        if total == 1 { "" } else { "s" },
+        groups.len(),
+        if groups.len() == 1 { "" } else { "s" }
+    )?;
+    for g in groups {
+        let seen = match (g.first_seen, g.last_seen) {
+            (Some(a), Some(b)) if a == b => format!("seen {}", utc(a)),
+            (Some(a), Some(b)) => format!("first {}, last {}", utc(a), utc(b)),
+            _ => "time unknown".into(),
+        };
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:>5}x  {}  {}",
+            g.count, g.signature.id, g.signature.reason
+        )?;
+        if let Some(p) = &g.panic {
+            writeln!(out, "        panic: {p}")?;
+        }
+        for f in &g.signature.frames {
+            writeln!(out, "        {f}")?;
+        }
+        writeln!(out, "        {seen}")?;
+        let shown: Vec<&str> = g.inputs.iter().take(3).map(String::as_str).collect();
+        writeln!(
+            out,
+            "        e.g. {}{}",
+            shown.join(", "),
+            if g.inputs.len() > 3 {
+                format!(" (+{} more)", g.inputs.len() - 3)
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! The panic-phase timeline: which step of the panic path ran, when, for
+//! how long, and where it stopped.
+//!
+//! * **Exact** ([`from_journal`]): the panic recorder journaled every step
+//!   before and after it ran; the timeline is that journal, entry for entry
+//!   (plan, begin/end with durations, calls, nested panics, skipped corrupt
+//!   entries, the step and call it stopped in).
+//! * **Inferred** ([`infer`]): a stock kernel journals nothing, but
+//!   `panic()` prints markers (kernel/panic.c, 6.1): the report that led to
+//!   it, `Kernel panic - not syncing`, `Kernel Offset:` (the info notifier
+//!   `dump_kernel_offset`), then kmsg dump (visible as pstore dump records:
+//!   the dump ran after the last line it holds), crash kexec (visible as a
+//!   kdump vmcore), `Rebooting in N seconds..` or `---[ end Kernel panic`.
+//!   Every inferred step says so, names its evidence, and steps are listed
+//!   in the order the log shows them.
+
+use serde::Serialize;
+
+use crashview_journal::{self as journal, EntryKind, Outcome, StepKind, Tail};
+
+use crate::input::{JournalZone, VmcoreData};
+use crate::log::{Dump, KernelLog};
+use crate::summary::panic_message;
+
+/// How the timeline was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimelineSource {
+    /// From the panic recorder's journal: exact.
+    Journal,
+    /// From log markers and dump records: inferred.
+    Inferred,
+}
+
+/// A list entry called during a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Call {
+    /// The entry's name.
+    pub name: String,
+    /// Its slot in the list.
+    pub slot: u64,
+    /// When it was called (ns since boot).
+    pub begin_ns: u64,
+    /// When it returned, if it did.
+    pub end_ns: Option<u64>,
+}
+
+/// One step of the panic path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Index in the plan (journal), 0-based.
+    pub index: Option<u8>,
+    /// Step name (`kmsg dump`; inferred steps use the same words).
+    pub name: String,
+    /// Inferred from the log rather than journaled.
+    pub inferred: bool,
+    /// CPU (journal).
+    pub cpu: Option<u16>,
+    /// When it began (ns since boot): journal time, or the marker's timestamp.
+    pub begin_ns: Option<u64>,
+    /// When it ended (journal only).
+    pub end_ns: Option<u64>,
+    /// `end - begin` (journal only).
+    pub duration_ns: Option<u64>,
+    /// How it ended (journal), e.g. `done`, `nested panic`; `never ended`
+    /// for the step the path stopped in.
+    pub outcome: Option<String>,
+    /// List entries called.
+    pub calls: Vec<Call>,
+    /// What else happened in it: dumps written, entries skipped, nested panics.
+    pub notes: Vec<String>,
+    /// Inferred steps: the log line or fact it was inferred from.
+    pub evidence: Option<String>,
+    /// Inferred steps: index of the evidence line in the kernel log.
+    pub log_line: Option<usize>,
+}
+
+impl Step {
+    fn inferred(name: &str, ts: Option<u64>, evidence: String, line: Option<usize>) -> Step {
+        Step {
+            index: None,
+            name: name.to_string(),
+            inferred: true,
+            cpu: None,
+            begin_ns: ts,
+            end_ns: None,
+            duration_ns: None,
+            outcome: None,
+            calls: Vec::new(),
+            notes: Vec::new(),
+            evidence: Some(evidence),
+            log_line: line,
+        }
+    }
+}
+
+/// A nested panic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Nested {
+    /// When (ns since boot).
+    pub time_ns: u64,
+    /// On which CPU.
+    pub cpu: u16,
+    /// The message's first bytes.
+    pub message: String,
+    /// The step it hit.
+    pub step: Option<String>,
+}
+
+/// A corrupted list entry (or list) skipped, never called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// When (ns since boot).
+    pub time_ns: u64,
+    /// The step whose list it was in.
+    pub step: String,
+    /// The slot, or `None` when the whole list table was corrupt.
+    pub slot: Option<u64>,
+}
+
+/// Where the panic path stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stopped {
+    /// The step begun and never ended.
+    pub step: String,
+    /// Its plan index.
+    pub index: Option<u8>,
+    /// The list entry called and never returned.
+    pub call: Option<String>,
+    /// Stopping here is expected (the crash kernel took over).
+    pub expected: bool,
+}
+
+/// The start of the panic path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Start {
+    /// ns since boot.
+    pub time_ns: Option<u64>,
+    /// The panicking CPU (journal).
+    pub cpu: Option<u16>,
+    /// The panic message (its first bytes, in a journal).
+    pub message: String,
+}
+
+/// About the journal itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalMeta {
+    /// Offset of the journal zone in the region image.
+    pub offset: usize,
+    /// The arming generation.
+    pub generation: u32,
+    /// Entry slots.
+    pub capacity: u32,
+    /// Complete entries.
+    pub entries: u32,
+    /// `clean`, `full`, or `torn entry N`.
+    pub tail: String,
+}
+
+/// The panic-phase timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timeline {
+    /// Exact (journal) or inferred (log).
+    pub source: TimelineSource,
+    /// The plan, in order (journal only).
+    pub plan: Vec<String>,
+    /// When the panic path started, on which CPU, and why.
+    pub start: Option<Start>,
+    /// The steps in the order they ran (or the log shows them).
+    pub steps: Vec<Step>,
+    /// Every step ran.
+    pub finished: bool,
+    /// Where it stopped, when it did not finish (journal only).
+    pub stopped: Option<Stopped>,
+    /// Nested panics.
+    pub nested: Vec<Nested>,
+    /// Corrupt entries skipped.
+    pub skipped: Vec<Skipped>,
+    /// CPUs turned away from the panic path.
+    pub other_cpus: u32,
+    /// The journal's header and tail (journal only).
+    pub journal: Option<JournalMeta>,
+}
+
+fn text(e: &journal::Entry) -> String {
+    String::from_utf8_lossy(e.name_bytes()).into_owned()
+}
+
+fn step_name(plan: &[StepKind], i: u8) -> String {
+    plan.get(usize::from(i))
+        .map_or_else(|| format!("step {i}"), |s| s.name().to_string())
+}
+
+/// The exact timeline: the journal, entry for entry.
+pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
+    let j = match journal::read(&z.bytes) {
+        Ok(j) => j,
+        Err(e) => {
+            diags.push(format!(
+                "offset {:#x}: panic journal unreadable: {e}",
+                z.offset
+            ));
+            return Timeline {
+                source: TimelineSource::Journal,
+                plan: Vec::new(),
+                start: None,
+                steps: Vec::new(),
+                finished: false,
+                stopped: None,
+                nested: Vec::new(),
+                skipped: Vec::new(),
+                other_cpus: 0,
+                journal: None,
+            };
+        }
+    };
+    let plan: Vec<StepKind> = j
+        .entries()
+        .filter(|e| e.kind == EntryKind::PlanStep)
+        .filter_map(|e| e.step_kind())
+        .collect();
+    let prog = j.progress();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut nested = Vec::new();
+    let mut skipped = Vec::new();
+    // The step entries belong to: the last begun and not yet ended.
+    let mut open: Option<usize> = None;
+    for e in j.entries() {
+        match e.kind {
+            EntryKind::StepBegin => {
+                steps.push(Step {
+                    index: Some(e.step),
+                    name: step_name(&plan, e.step),
+                    inferred: false,
+                    cpu: Some(e.cpu),
+                    begin_ns: Some(e.time_ns),
+                    end_ns: None,
+                    duration_ns: None,
+                    outcome: None,
+                    calls: Vec::new(),
+                    notes: Vec::new(),
+                    evidence: None,
+                    log_line: None,
+                });
+                open = Some(steps.len() - 1);
+            }
+            EntryKind::StepEnd => {
+                let at = steps
+                    .iter()
+                    .rposition(|s| s.index == Some(e.step) && s.end_ns.is_none());
+                if let Some(s) = at.and_then(|i| steps.get_mut(i)) {
+                    s.end_ns = Some(e.time_ns);
+                    s.duration_ns = s.begin_ns.map(|b| e.time_ns.saturating_sub(b));
+                    s.outcome = Some(e.outcome().map_or("unknown", Outcome::name).to_string());
+                }
+                if open == at {
+                    open = None;
+                }
+            }
+            EntryKind::CallBegin => {
+                if let Some(s) = open.and_then(|i| steps.get_mut(i)) {
+                    s.calls.push(Call {
+                        name: text(&e),
+                        slot: e.arg,
+                        begin_ns: e.time_ns,
+                        end_ns: None,
+                    });
+                }
+            }
+            EntryKind::CallEnd => {
+                if let Some(c) = open
+                    .and_then(|i| steps.get_mut(i))
+                    .and_then(|s| s.calls.iter_mut().rev().find(|c| c.end_ns.is_none()))
+                {
+                    c.end_ns = Some(e.time_ns);
+                }
+            }
+            EntryKind::CorruptEntry => {
+                let slot = (e.arg != u64::MAX).then_some(e.arg);
+                skipped.push(Skipped {
+                    time_ns: e.time_ns,
+                    step: step_name(&plan, e.step),
+                    slot,
+                });
+                if let Some(s) = open.and_then(|i| steps.get_mut(i)) {
+                    s.notes.push(match slot {
+                        Some(n) => format!("slot {n} failed its check: skipped, not called"),
+                        None => "list table corrupted: whole list skipped".into(),
+                    });
+                }
+            }
+            EntryKind::NestedPanic => {
+                let step = open.and_then(|i| steps.get(i)).map(|s| s.name.clone());
+                nested.push(Nested {
+                    time_ns: e.time_ns,
+                    cpu: e.cpu,
+                    message: text(&e),
+                    step,
+                });
+                if let Some(s) = open.and_then(|i| steps.get_mut(i)) {
+                    s.notes
+                        .push(format!("nested panic on CPU {}: {}", e.cpu, text(&e)));
+                }
+            }
+            EntryKind::DumpWritten => {
+                if let Some(s) = open.and_then(|i| steps.get_mut(i)) {
+                    s.notes.push(format!(
+                        "kmsg dump written to dmesg zone {}: {}",
+                        e.arg,
+                        text(&e)
+                    ));
+                }
+            }
+            EntryKind::Note => {
+                if let Some(s) = open.and_then(|i| steps.get_mut(i)) {
+                    s.notes.push(text(&e));
+                }
+            }
+            EntryKind::OtherCpu
+            | EntryKind::PanicStart
+            | EntryKind::PlanStep
+            | EntryKind::PanicEnd => {}
+        }
+    }
+    let stopped = prog.open_step.map(|s| {
+        if let Some(st) = steps
+            .iter_mut()
+            .rev()
+            .find(|x| x.index == Some(s.step) && x.end_ns.is_none())
+        {
+            st.outcome = Some("never ended".into());
+        }
+        Stopped {
+            step: step_name(&plan, s.step),
+            index: Some(s.step),
+            call: prog.open_call.map(|c| text(&c)),
+            expected: plan.get(usize::from(s.step)) == Some(&StepKind::CrashDump),
+        }
+    });
+    let tail = match j.tail {
+        Tail::Clean => "clean".to_string(),
+        Tail::Full => "full".to_string(),
+        Tail::Torn { index, .. } => format!("torn entry {index}"),
+    };
+    Timeline {
+        source: TimelineSource::Journal,
+        plan: plan.iter().map(|s| s.name().to_string()).collect(),
+        start: prog.start.map(|s| Start {
+            time_ns: Some(s.time_ns),
+            cpu: Some(s.cpu),
+            message: text(&s),
+        }),
+        steps,
+        finished: prog.finished,
+        stopped,
+        nested,
+        skipped,
+        other_cpus: prog.other_cpus,
+        journal: Some(JournalMeta {
+            offset: z.offset,
+            generation: j.header.generation,
+            capacity: j.header.capacity,
+            entries: j.len(),
+            tail,
+        }),
+    }
+}
+
+/// The inferred timeline of a stock kernel, from its log markers.
+pub fn infer(log: &KernelLog, dumps: &[Dump], vmcore: Option<&VmcoreData>) -> Timeline {
+    // (position, step): 2*line+1 for a marker on a line, 2*line+2 for
+    // something that happened right after that line, 2*line right before it.
+    let mut found: Vec<(usize, Step)> = Vec::new();
+    let mut seen_report = false;
+    let mut panics = 0usize;
+    for (i, l) in log.lines.iter().enumerate() {
+        let t = l.text.trim_start();
+        let ev = || t.to_string();
+        let step = if !seen_report && is_report(t) {
+            seen_report = true;
+            Some(Step::inferred("oops", l.ts_ns, ev(), Some(i)))
+        } else if panic_message(t).is_some() {
+            panics += 1;
+            let name = if panics == 1 { "panic" } else { "nested panic" };
+            Some(Step::inferred(name, l.ts_ns, ev(), Some(i)))
+        } else if t.starts_with("Kernel Offset:") {
+            Some(Step::inferred("info list", l.ts_ns, ev(), Some(i)))
+        } else if t.starts_with("Starting crashdump kernel") {
+            Some(Step::inferred("crash dump", l.ts_ns, ev(), Some(i)))
+        } else if t.starts_with("Rebooting in ") {
+            Some(Step::inferred("reboot", l.ts_ns, ev(), Some(i)))
+        } else if t.starts_with("---[ end Kernel panic") {
+            Some(Step::inferred("end of panic", l.ts_ns, ev(), Some(i)))
+        } else {
+            None
+        };
+        if let Some(s) = step {
+            found.push((2 * i + 1, s));
+        }
+    }
+    // kmsg dumps ran right after the last line they hold.
+    for d in dumps {
+        let at = d.last_line.as_ref().and_then(|last| {
+            log.lines
+                .iter()
+                .rposition(|l| l.ts_ns == d.last_ts_ns && &l.text == last)
+        });
+        // A dump whose last line is not in the log (an older dump than the
+        // log's window) goes where its timestamp falls.
+        let pos = match at {
+            Some(i) => 2 * i + 2,
+            None => {
+                let next = d.last_ts_ns.and_then(|t| {
+                    log.lines
+                        .iter()
+                        .position(|l| l.ts_ns.is_some_and(|x| x > t))
+                });
+                next.map_or(2 * log.lines.len() + 2, |i| 2 * i)
+            }
+        };
+        let mut s = Step::inferred(
+            "kmsg dump",
+            d.last_ts_ns,
+            format!(
+                "pstore dump {}#{} ({} part{}), after its last line",
+                d.reason,
+                d.count,
+                d.parts.len(),
+                if d.parts.len() == 1 { "" } else { "s" }
+            ),
+            at,
+        );
+        s.notes
+            .push(format!("reason {}, parts {:?}", d.reason, d.parts));
+        found.push((pos, s));
+    }
+    // A vmcore with CRASHTIME was written by the crash kernel: crash kexec ran
+    // after the last line of the log.
+    if let Some(v) = vmcore {
+        if v.facts.crash_time.is_some() {
+            let s = Step::inferred(
+                "crash dump",
+                log.lines.iter().rev().find_map(|l| l.ts_ns),
+                "vmcore with CRASHTIME: the crash kernel wrote it".into(),
+                None,
+            );
+            found.push((2 * log.lines.len() + 3, s));
+        }
+    }
+    // Stable: a dump and a marker never share a position, but two dumps may.
+    found.sort_by_key(|(p, s)| (*p, s.begin_ns));
+    let steps: Vec<Step> = found.into_iter().map(|(_, s)| s).collect();
+    let start = log.lines.iter().find_map(|l| {
+        panic_message(l.text.trim_start()).map(|m| Start {
+            time_ns: l.ts_ns,
+            cpu: None,
+            message: m.to_string(),
+        })
+    });
+    Timeline {
+        source: TimelineSource::Inferred,
+        plan: Vec::new(),
+        start,
+        finished: steps
+            .iter()
+            .any(|s| s.name == "reboot" || s.name == "end of panic" || s.name == "crash dump"),
+        steps,
+        stopped: None,
+        nested: Vec::new(),
+        skipped: Vec::new(),
+        other_cpus: 0,
+        journal: None,
+    }
+}
+
+fn is_report(t: &str) -> bool {
+    t.starts_with("BUG: ")
+        || t.starts_with("kernel BUG at ")
+        || t.starts_with("Oops: ")
+        || t.starts_with("general protection fault")
+        || t.starts_with("Unable to handle kernel")
+        || t.starts_with("WARNING: ")
+        || t.starts_with("sysrq: Trigger a crash")
+        || t.starts_with("watchdog: BUG:")
+}

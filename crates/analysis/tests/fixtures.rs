@@ -1,0 +1,276 @@
+//! Golden reports (text and JSON, `insta`) of every fixture, and the
+//! timeline checks: inferred steps in the order the serial console shows
+//! them; exact timelines equal to the journal as crashview-journal reads it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use crashview_analysis::{analyze, input, text, InputKind, Report, TimelineSource};
+
+/// Tests run from the workspace root so report names are the relative
+/// fixture paths (stable snapshots).
+fn root() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::env::set_current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")).unwrap();
+    });
+}
+
+fn dirs(of: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(of)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("region.bin").exists())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every input: region, pstore dir and console text of each ramoops and
+/// recorder fixture, and every vmcore.
+fn inputs() -> Vec<PathBuf> {
+    root();
+    let mut v = Vec::new();
+    for d in dirs("fixtures/ramoops")
+        .into_iter()
+        .chain(dirs("fixtures/recorder"))
+    {
+        for f in ["region.bin", "pstore", "console.log"] {
+            if d.join(f).exists() {
+                v.push(d.join(f));
+            }
+        }
+    }
+    for sc in ["fixtures/vmcore/qemu", "fixtures/vmcore/kdump"] {
+        let mut dumps: Vec<PathBuf> = std::fs::read_dir(sc)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                !(n.ends_with(".txt") || n.ends_with(".log") || n == "cmdline")
+            })
+            .collect();
+        dumps.sort();
+        v.extend(dumps);
+    }
+    v
+}
+
+fn report(p: &Path) -> Report {
+    let mut r = analyze(&input::load(p).unwrap());
+    // File times of a pstore directory are checkout times: not golden.
+    if r.kind == InputKind::PstoreDir {
+        r.records.iter_mut().for_each(|x| x.time = None);
+        r.dumps.iter_mut().for_each(|x| x.time = None);
+    }
+    r
+}
+
+fn snap_name(p: &Path) -> String {
+    p.to_string_lossy()
+        .trim_start_matches("fixtures/")
+        .replace(['/', '.'], "_")
+}
+
+#[test]
+fn golden_reports() {
+    let mut n = 0;
+    for p in inputs() {
+        let r = report(&p);
+        let mut t = Vec::new();
+        text::write_report(&mut t, &r).unwrap();
+        let name = snap_name(&p);
+        insta::assert_snapshot!(format!("{name}.txt"), String::from_utf8(t).unwrap());
+        // The log is the input's own text; the golden JSON keeps its size.
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["log"]["lines"] = serde_json::json!(format!("{} lines", r.log.lines.len()));
+        insta::assert_json_snapshot!(format!("{name}.json"), v);
+        n += 1;
+    }
+    assert!(n >= 40, "only {n} fixture inputs found");
+}
+
+/// Console lines `[    2.313284] text` of a serial log.
+fn console(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn inferred_steps_follow_the_console_order() {
+    root();
+    let mut checked = 0;
+    let mut scenarios: Vec<PathBuf> = dirs("fixtures/ramoops");
+    scenarios.push("fixtures/vmcore/kdump".into());
+    scenarios.push("fixtures/vmcore/qemu".into());
+    for d in scenarios {
+        let con = d.join("console.log");
+        if !con.exists() {
+            continue;
+        }
+        let lines = console(&con);
+        let mut ins: Vec<PathBuf> = vec![con.clone(), d.join("region.bin"), d.join("pstore")];
+        ins.extend(inputs().into_iter().filter(|p| {
+            p.starts_with(&d) && p.to_string_lossy().contains(".zst")
+                || p.ends_with("kdump-zlib") && d.ends_with("kdump")
+        }));
+        for p in ins.into_iter().filter(|p| p.exists()) {
+            let r = report(&p);
+            assert_eq!(
+                r.timeline.source,
+                TimelineSource::Inferred,
+                "{}",
+                p.display()
+            );
+            // Index of the previous step's line in the console log.
+            let mut last: Option<usize> = None;
+            for s in &r.timeline.steps {
+                assert!(s.inferred);
+                let Some(i) = s.log_line else { continue };
+                let want = r.log.lines[i].console();
+                // A kmsg dump comes after its last line, which may be the
+                // previous marker's line; other markers are later lines.
+                let at = match last {
+                    None => 0,
+                    Some(l) if s.name == "kmsg dump" => l,
+                    Some(l) => l + 1,
+                };
+                let found = lines
+                    .iter()
+                    .skip(at)
+                    .position(|l| *l == want)
+                    .map(|k| k + at)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{}: step {:?} line {want:?} not in {} after line {at}",
+                            p.display(),
+                            s.name,
+                            con.display()
+                        )
+                    });
+                last = Some(found);
+                checked += 1;
+            }
+            assert!(
+                r.timeline.steps.iter().any(|s| s.name == "panic")
+                    || p.to_string_lossy().contains("ecc-uncorrectable"),
+                "{}: no panic step",
+                p.display()
+            );
+        }
+    }
+    assert!(checked > 40, "{checked}");
+}
+
+#[test]
+fn inferred_step_names() {
+    root();
+    let names = |p: &str| -> Vec<String> {
+        report(Path::new(p))
+            .timeline
+            .steps
+            .iter()
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    assert_eq!(
+        names("fixtures/ramoops/oops-panic/region.bin"),
+        ["oops", "kmsg dump", "panic", "info list", "kmsg dump"]
+    );
+    assert_eq!(
+        names("fixtures/ramoops/oops-panic/console.log"),
+        ["oops", "panic", "info list", "reboot"]
+    );
+    assert_eq!(
+        names("fixtures/vmcore/kdump/kdump-zlib"),
+        ["oops", "panic", "crash dump"]
+    );
+    assert_eq!(
+        names("fixtures/vmcore/qemu/qemu.kdump-zlib.flat.min.zst"),
+        ["oops", "panic", "info list", "end of panic"]
+    );
+}
+
+#[test]
+fn exact_timeline_equals_the_journal() {
+    use crashview_journal::{self as journal, EntryKind, Outcome};
+    root();
+    let recs = dirs("fixtures/recorder");
+    assert!(recs.len() >= 4);
+    for d in recs {
+        let p = d.join("region.bin");
+        let bytes = std::fs::read(&p).unwrap();
+        let off = crashview_journal::locate(&bytes).unwrap();
+        let j = journal::read(&bytes[off..]).unwrap();
+        let prog = j.progress();
+        let r = report(&p);
+        let tl = &r.timeline;
+        assert_eq!(tl.source, TimelineSource::Journal, "{}", p.display());
+        let plan: Vec<String> = j
+            .entries()
+            .filter(|e| e.kind == EntryKind::PlanStep)
+            .map(|e| e.step_kind().unwrap().name().to_string())
+            .collect();
+        assert_eq!(tl.plan, plan);
+        let name = |e: &journal::Entry| String::from_utf8_lossy(e.name_bytes()).into_owned();
+        // Steps: every begin, in order, with its end and outcome.
+        let begins: Vec<_> = j
+            .entries()
+            .filter(|e| e.kind == EntryKind::StepBegin)
+            .collect();
+        assert_eq!(tl.steps.len(), begins.len(), "{}", p.display());
+        for (s, b) in tl.steps.iter().zip(&begins) {
+            assert_eq!(s.index, Some(b.step));
+            assert_eq!(s.name, plan[b.step as usize]);
+            assert_eq!(s.begin_ns, Some(b.time_ns));
+            assert!(!s.inferred);
+            let end = j
+                .entries()
+                .find(|e| e.kind == EntryKind::StepEnd && e.step == b.step && e.seq > b.seq);
+            assert_eq!(
+                s.end_ns,
+                end.map(|e| e.time_ns),
+                "{} step {}",
+                p.display(),
+                s.name
+            );
+            assert_eq!(s.duration_ns, end.map(|e| e.time_ns - b.time_ns));
+            match end {
+                Some(e) => assert_eq!(s.outcome.as_deref(), Some(e.outcome().unwrap().name())),
+                None => assert_eq!(s.outcome.as_deref(), Some("never ended")),
+            }
+            // Calls between this begin and its end.
+            let upto = end.map_or(u32::MAX, |e| e.seq);
+            let calls: Vec<(String, u64, u64)> = j
+                .entries()
+                .filter(|e| e.kind == EntryKind::CallBegin && e.seq > b.seq && e.seq < upto)
+                .map(|e| (name(&e), e.arg, e.time_ns))
+                .collect();
+            let got: Vec<(String, u64, u64)> = s
+                .calls
+                .iter()
+                .map(|c| (c.name.clone(), c.slot, c.begin_ns))
+                .collect();
+            assert_eq!(got, calls);
+        }
+        assert_eq!(tl.finished, prog.finished);
+        assert_eq!(tl.nested.len() as u32, prog.nested);
+        assert_eq!(tl.skipped.len() as u32, prog.corrupt);
+        assert_eq!(tl.other_cpus, prog.other_cpus);
+        assert_eq!(
+            tl.stopped.as_ref().map(|s| (s.index, s.call.clone())),
+            prog.open_step
+                .map(|s| (Some(s.step), prog.open_call.map(|c| name(&c))))
+        );
+        assert_eq!(
+            tl.start.as_ref().and_then(|s| s.time_ns),
+            prog.start.map(|s| s.time_ns)
+        );
+        let _ = Outcome::Done;
+    }
+}
