@@ -8,8 +8,10 @@ mod journal_cmd;
 mod pstore_cmd;
 mod report_cmd;
 mod trace_cmd;
+mod tui;
 mod vmcore_cmd;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -27,8 +29,18 @@ const EXAMPLES: &str = "Examples:
   crashview pstore list fixtures/ramoops/sysrq-ecc/region.bin
   crashview pstore list /sys/fs/pstore --json
   crashview pstore extract region.bin -o out/ --record-size 0x4000 --ecc 16
-  crashview report fixtures/recorder/hang/region.bin
-  crashview triage /var/lib/systemd/pstore --json";
+  crashview report fixtures/recorder/hang/region.bin      (TUI on a terminal)
+  crashview report --plain vmcore | less
+  crashview triage /var/lib/systemd/pstore --json
+  crashview completions bash > /etc/bash_completion.d/crashview
+  crashview man > crashview.1
+
+Exit status:
+  0  success (a crash found in the input is not an error)
+  2  bad arguments, or an input that cannot be read
+
+Environment:
+  NO_COLOR  when set and non-empty, the TUI draws without colour";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -67,10 +79,26 @@ enum Command {
     Report {
         /// Region image, pstore directory, systemd-pstore archive, vmcore or text.
         input: std::path::PathBuf,
-        /// Print JSON (schema: crashview.report/1).
+        /// Print JSON (schema: crashview.report/1). Never opens the TUI.
         #[arg(long)]
         json: bool,
+        /// Print the text report even on a terminal (no TUI).
+        #[arg(long, visible_alias = "plain", conflicts_with = "json")]
+        no_tui: bool,
     },
+    /// Browse the report in a terminal UI: summary, log with search and
+    /// level filter, traces, timeline (`report` opens it on a terminal).
+    Tui {
+        /// Region image, pstore directory, systemd-pstore archive, vmcore or text.
+        input: std::path::PathBuf,
+    },
+    /// Print a shell completion script to standard output.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output.
+    Man,
     /// Group many dumps by crash signature (reason + top frames), with counts
     /// and first/last seen. A directory without pstore files of its own
     /// stands for its subdirectories (a systemd-pstore archive).
@@ -158,7 +186,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             journal_offset,
             json,
         } => journal_cmd::run(&input, journal_offset, json),
-        Command::Report { input, json } => report_cmd::report(&input, json),
+        Command::Report {
+            input,
+            json,
+            no_tui,
+        } => {
+            if !json && !no_tui && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+            {
+                tui::run(&input)
+            } else {
+                report_cmd::report(&input, json)
+            }
+        }
+        Command::Tui { input } => tui::run(&input),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "crashview", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(())
+        }
         Command::Triage { inputs, json } => report_cmd::triage(&inputs, json),
         Command::Trace(a) => trace_cmd::trace(&a),
         Command::Symbolize(a) => trace_cmd::symbolize(&a),

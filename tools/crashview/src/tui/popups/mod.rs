@@ -1,0 +1,3 @@
+//! Modal overlays.
+
+pub mod help;
