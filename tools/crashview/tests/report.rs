@@ -1,25 +1,7 @@
 //! `crashview report` and `crashview triage` on the committed fixtures.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(p)
-}
-
-fn crashview(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_crashview"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+mod common;
+use common::{crashview, fixture};
 
 #[test]
 fn report_text_names_where_the_panic_path_stopped() {

@@ -1,29 +1,11 @@
 //! `crashview log` and `crashview info` on the committed vmcore fixtures.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/vmcore")
-        .join(p)
-}
-
-fn crashview(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_crashview"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+mod common;
+use common::{crashview, fixture};
 
 #[test]
 fn log_prints_the_console_lines() {
-    let f = fixture("kdump/kdump-zlib");
+    let f = fixture("vmcore/kdump/kdump-zlib");
     let (code, out, err) = crashview(&["log", f.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(err.is_empty(), "{err}");
@@ -34,7 +16,7 @@ fn log_prints_the_console_lines() {
     );
     assert!(out.contains("] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"));
     assert!(out.contains("] Kernel panic - not syncing: crashmod: requested panic\n"));
-    let console = std::fs::read_to_string(fixture("kdump/console.log")).unwrap();
+    let console = std::fs::read_to_string(fixture("vmcore/kdump/console.log")).unwrap();
     let panic_line = console
         .lines()
         .find(|l| l.contains("Kernel panic - not syncing"))
@@ -44,7 +26,7 @@ fn log_prints_the_console_lines() {
 
 #[test]
 fn log_json_has_record_fields() {
-    let f = fixture("kdump/kdump-zlib");
+    let f = fixture("vmcore/kdump/kdump-zlib");
     let (code, out, err) = crashview(&["log", "--json", f.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -66,7 +48,7 @@ fn log_json_has_record_fields() {
 
 #[test]
 fn info_reports_the_crash() {
-    let f = fixture("kdump/kdump-zlib");
+    let f = fixture("vmcore/kdump/kdump-zlib");
     let (code, out, err) = crashview(&["info", f.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     for want in [
@@ -84,7 +66,7 @@ fn info_reports_the_crash() {
     let (code, out, _) = crashview(&[
         "info",
         "--json",
-        fixture("qemu/qemu.elf.min.zst").to_str().unwrap(),
+        fixture("vmcore/qemu/qemu.elf.min.zst").to_str().unwrap(),
     ]);
     // A zstd file is not a vmcore: a clear error, not a panic.
     assert_eq!(code, 2);
@@ -93,7 +75,7 @@ fn info_reports_the_crash() {
 
 #[test]
 fn damaged_dump_prints_what_it_can() {
-    let mut b = std::fs::read(fixture("kdump/kdump-zlib")).unwrap();
+    let mut b = std::fs::read(fixture("vmcore/kdump/kdump-zlib")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("cut");
     b.truncate(b.len() * 3 / 4);
