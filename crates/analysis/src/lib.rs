@@ -27,8 +27,13 @@ the input: it is the journal, step for step. Otherwise it is inferred from
 the markers a stock kernel prints, each step marked `inferred` and listed
 in the order the log shows them (book: "JSON schema", "User guide").
 
-Features: none. File I/O lives in [`input`] only; everything else works on
-loaded data.
+Call-trace frames get file:line from vmlinux and module DWARF in a
+separate step, [`Report::symbolize`] (or [`symbols::resolve`] then
+[`Symbols::apply`], so a UI can show the report meanwhile): it opens
+debug files beside the input, which triage never needs.
+
+Features: none. File I/O lives in [`input`] and [`symbols`] only;
+everything else works on loaded data.
 */
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -39,15 +44,18 @@ loaded data.
 pub mod input;
 pub mod log;
 pub mod summary;
+pub mod symbols;
 pub mod text;
 pub mod timeline;
 pub mod triage;
 
 use serde::Serialize;
 
+pub use crashview_symbolize::debug_files::DebugOptions;
 pub use input::{Input, InputKind};
 pub use log::{Dump, KernelLog, LogLine, RecordInfo};
-pub use summary::{PanicSummary, Taint, TraceInfo};
+pub use summary::{FrameInfo, PanicSummary, Taint, TraceInfo};
+pub use symbols::{DebugFilesUsed, SourceLine, Symbols};
 pub use timeline::{Step, Timeline, TimelineSource};
 pub use triage::{Group, Signature};
 
@@ -73,6 +81,9 @@ pub struct Report {
     pub summary: PanicSummary,
     /// Call traces found in the log.
     pub traces: Vec<TraceInfo>,
+    /// The debug files the traces were resolved with; `None` when the
+    /// report was not [symbolized](Report::symbolize).
+    pub debug_files: Option<DebugFilesUsed>,
     /// Which step of the panic path ran when, and where it stopped.
     pub timeline: Timeline,
     /// The crash signature used by [`triage`].
@@ -128,6 +139,7 @@ pub fn analyze(input: &Input) -> Report {
         log,
         summary,
         traces,
+        debug_files: None,
         timeline,
         signature,
         vmcore: input.vmcore.as_ref().map(|v| v.facts.clone()),

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::log::KernelLog;
+use crate::symbols::SourceLine;
 
 /// A log line the summary points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +99,11 @@ pub struct FrameInfo {
     pub user: bool,
     /// The line as printed.
     pub text: String,
+    /// Source positions, innermost (inlined) first: empty until the report
+    /// is [symbolized](crate::Report::symbolize), or when unknown.
+    pub source: Vec<SourceLine>,
+    /// Why `source` is empty, once symbolized.
+    pub note: Option<String>,
 }
 
 /// kernel/panic.c `taint_flags[]` (6.1): letter when set, name, meaning.
@@ -328,14 +334,19 @@ pub fn summarize(log: &KernelLog) -> (PanicSummary, Vec<TraceInfo>) {
     (s, traces(log))
 }
 
-fn traces(log: &KernelLog) -> Vec<TraceInfo> {
+/// The log as the trace parser reads it: one text line per log line, so
+/// the parser's line numbers are log indices.
+pub(crate) fn trace_text(log: &KernelLog) -> String {
     let mut text = String::new();
     for l in &log.lines {
-        // One text line per log line keeps the parser's line numbers equal
-        // to log indices.
         text.push_str(&l.text.replace(['\n', '\r'], " "));
         text.push('\n');
     }
+    text
+}
+
+fn traces(log: &KernelLog) -> Vec<TraceInfo> {
+    let text = trace_text(log);
     let parsed = crashview_symbolize::parse::parse_log(&text);
     parsed
         .traces
@@ -353,6 +364,8 @@ fn traces(log: &KernelLog) -> Vec<TraceInfo> {
                     rip: f.is_rip,
                     user: f.user,
                     text: f.text.to_string(),
+                    source: Vec::new(),
+                    note: None,
                 })
                 .collect(),
         })

@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use crate::summary::FrameInfo;
 use crate::timeline::{Step, TimelineSource};
 use crate::triage::Group;
 use crate::Report;
@@ -156,9 +157,22 @@ pub fn write_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         )?;
         for f in t.frames.iter().take(MAX_FRAMES) {
             writeln!(out, "    {}", f.text)?;
+            write_source(out, r, f)?;
         }
         if t.frames.len() > MAX_FRAMES {
             writeln!(out, "    … {} more frames", t.frames.len() - MAX_FRAMES)?;
+        }
+    }
+    if let Some(d) = &r.debug_files {
+        writeln!(out, "debug files:")?;
+        if let Some(v) = &d.vmlinux {
+            writeln!(out, "  vmlinux {v}")?;
+        }
+        for m in &d.modules {
+            writeln!(out, "  {} {}", m.name, m.path)?;
+        }
+        for w in &d.warnings {
+            writeln!(out, "  warning: {w}")?;
         }
     }
     write_timeline(out, r)?;
@@ -167,6 +181,30 @@ pub fn write_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         for d in &r.diagnostics {
             writeln!(out, "  {d}")?;
         }
+    }
+    Ok(())
+}
+
+/// A frame's source lines (`func at file:line`), and its note when the
+/// object's debug file was loaded yet the frame did not resolve (a missing
+/// file is said once, under `debug files:`).
+fn write_source(out: &mut dyn Write, r: &Report, f: &FrameInfo) -> io::Result<()> {
+    for s in &f.source {
+        writeln!(
+            out,
+            "        {} at {}:{}{}",
+            s.function.as_deref().unwrap_or("??"),
+            s.file.as_deref().unwrap_or("??"),
+            s.line.map_or("?".to_string(), |l| l.to_string()),
+            if s.inlined { " (inlined)" } else { "" }
+        )?;
+    }
+    let loaded = r.debug_files.as_ref().is_some_and(|d| match &f.module {
+        Some(m) => d.modules.iter().any(|x| x.name == m.replace('-', "_")),
+        None => d.vmlinux.is_some(),
+    });
+    if let (Some(n), true) = (&f.note, loaded) {
+        writeln!(out, "        ({n})")?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use crashview_analysis::{analyze, input, text, InputKind, Report, TimelineSource};
+use crashview_analysis::{analyze, input, text, DebugOptions, InputKind, Report, TimelineSource};
 
 /// Tests run from the workspace root so report names are the relative
 /// fixture paths (stable snapshots).
@@ -273,4 +273,138 @@ fn exact_timeline_equals_the_journal() {
         );
         let _ = Outcome::Done;
     }
+}
+
+/// The debug files CI has: the fixtures' crashmod.ko (with DWARF), nothing
+/// under the default places.
+fn crashmod_debug() -> DebugOptions {
+    DebugOptions {
+        modules: vec![PathBuf::from("fixtures/ramoops/crashmod.ko")],
+        debug_root: PathBuf::from("/nonexistent"),
+        ..DebugOptions::default()
+    }
+}
+
+/// Each function defined in crashmod.c: name, first and last line (the
+/// line of its name through its closing brace), read from the source.
+fn crashmod_functions() -> Vec<(String, u32, u32)> {
+    let src = std::fs::read_to_string("fixtures/crashmod/crashmod.c").unwrap();
+    let mut v = Vec::new();
+    let mut open: Option<(String, u32)> = None;
+    for (i, l) in src.lines().enumerate() {
+        let n = i as u32 + 1;
+        if let Some((name, start)) = &open {
+            if l == "}" {
+                v.push((name.clone(), *start, n));
+                open = None;
+            }
+        } else if l.starts_with("static ") && l.contains('(') && !l.ends_with(';') {
+            let head = &l[..l.find('(').unwrap()];
+            let name = head.rsplit([' ', '*']).next().unwrap();
+            open = Some((name.to_string(), n));
+        }
+    }
+    v
+}
+
+/// Every crashmod frame of every fixture resolves (the module's DWARF is
+/// the committed crashmod.ko) to a line inside the function DWARF names,
+/// as crashmod.c defines it; a reliable frame names the function its
+/// symbol is in. The source file is the oracle, not our reader.
+#[test]
+fn module_frames_resolve_inside_their_functions() {
+    let funcs = crashmod_functions();
+    assert!(funcs.len() >= 10, "{funcs:?}");
+    let (mut frames, mut lines) = (0, 0);
+    for p in inputs() {
+        let mut r = report(&p);
+        r.symbolize(&crashmod_debug()).unwrap();
+        let d = r.debug_files.as_ref().unwrap();
+        for f in r.traces.iter().flat_map(|t| &t.frames) {
+            if f.module.as_deref() != Some("crashmod") {
+                assert!(f.source.is_empty() || f.user, "{p:?}: {f:?}");
+                continue;
+            }
+            assert_eq!(d.modules.len(), 1, "{p:?}: {d:?}");
+            assert!(!f.source.is_empty(), "{p:?}: {f:?}");
+            frames += 1;
+            for s in &f.source {
+                let file = s.file.as_deref().unwrap();
+                if !file.ends_with("/crashmod.c") {
+                    continue; // inlined from a kernel header
+                }
+                let func = s.function.as_deref().unwrap();
+                let line = s.line.unwrap();
+                let (_, a, b) = funcs
+                    .iter()
+                    .find(|(n, _, _)| n == func)
+                    .unwrap_or_else(|| panic!("{p:?}: {func} is not in crashmod.c"));
+                assert!((*a..=*b).contains(&line), "{p:?}: {func} at line {line}");
+                lines += 1;
+            }
+            let outer = f.source.last().unwrap().function.as_deref().unwrap();
+            let sym = f.function.as_deref().unwrap();
+            if f.reliable {
+                assert_eq!(sym.trim_end_matches(".cold"), outer, "{p:?}: {f:?}");
+            }
+        }
+    }
+    assert!(
+        frames >= 40 && lines >= frames,
+        "{frames} frames, {lines} lines"
+    );
+}
+
+/// Symbolized traces of one input of each kind, as the text report prints
+/// them.
+#[test]
+fn golden_symbolized_traces() {
+    root();
+    for p in [
+        "fixtures/ramoops/irq-oops/region.bin",
+        "fixtures/ramoops/oops-panic/pstore",
+        "fixtures/vmcore/kdump/kdump-zlib",
+    ] {
+        let p = Path::new(p);
+        let mut r = report(p);
+        r.symbolize(&crashmod_debug()).unwrap();
+        let mut t = Vec::new();
+        text::write_report(&mut t, &r).unwrap();
+        let t = String::from_utf8(t).unwrap();
+        let from = t.find("traces:").unwrap();
+        let to = t.find("timeline:").unwrap();
+        let name = snap_name(p);
+        insta::assert_snapshot!(format!("{name}.symbolized.txt"), &t[from..to]);
+    }
+}
+
+/// A debug file named on the command line that cannot be read is an error
+/// naming it; one missing from the default places is only a warning.
+#[test]
+fn named_debug_files_must_exist() {
+    root();
+    let mut r = report(Path::new("fixtures/ramoops/irq-oops/region.bin"));
+    let opts = DebugOptions {
+        vmlinux: Some(PathBuf::from("fixtures/nonexistent-vmlinux")),
+        ..crashmod_debug()
+    };
+    let e = r.symbolize(&opts).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("fixtures/nonexistent-vmlinux: cannot open"),
+        "{e}"
+    );
+    let opts = DebugOptions {
+        vmlinux: Some(PathBuf::from("fixtures/crashmod/crashmod.c")),
+        ..crashmod_debug()
+    };
+    let e = r.symbolize(&opts).unwrap_err();
+    assert!(e.to_string().contains("not a readable ELF"), "{e}");
+    r.symbolize(&crashmod_debug()).unwrap();
+    let w = &r.debug_files.as_ref().unwrap().warnings;
+    assert!(
+        w.iter()
+            .any(|w| w.contains("no vmlinux with debug info found for 6.1.0-56-amd64")),
+        "{w:?}"
+    );
 }

@@ -24,7 +24,8 @@ The crate has three layers:
   [`needs`](Symbolizer::needs) rather than opening files itself.
 
 With the `loader` feature, [`loader`] finds the debug files (build id,
-`/usr/lib/debug/boot/vmlinux-<release>`, module trees) and maps them; with
+`/usr/lib/debug/boot/vmlinux-<release>`, module trees) and maps them, and
+[`debug_files`] picks the files one run needs; with
 `disasm`, [`code`] disassembles `Code:` lines.
 
 ```no_run
@@ -54,6 +55,8 @@ Features: `loader` (default: file discovery and mmap), `disasm` (default:
 
 #[cfg(feature = "disasm")]
 pub mod code;
+#[cfg(feature = "loader")]
+pub mod debug_files;
 pub mod elf;
 #[cfg(feature = "loader")]
 pub mod loader;

@@ -31,6 +31,7 @@ const EXAMPLES: &str = "Examples:
   crashview pstore extract region.bin -o out/ --record-size 0x4000 --ecc 16
   crashview report fixtures/recorder/hang/region.bin      (TUI on a terminal)
   crashview report --plain vmcore | less
+  crashview report --plain vmcore --vmlinux /usr/lib/debug/boot/vmlinux-6.1.0-56-amd64 --modules ./build
   crashview triage /var/lib/systemd/pstore --json
   crashview completions bash > /etc/bash_completion.d/crashview
   crashview man > crashview.1
@@ -73,9 +74,9 @@ enum Command {
         json: bool,
     },
     /// One report from any input (region image, pstore directory, vmcore,
-    /// dmesg text): records, log, first Oops/BUG/WARN, panic, taint, traces,
-    /// and the panic-phase timeline (exact from the recorder's journal,
-    /// else inferred from the log).
+    /// dmesg text): records, log, first Oops/BUG/WARN, panic, taint, traces
+    /// with file:line (when debug files are found), and the panic-phase
+    /// timeline (exact from the recorder's journal, else inferred from the log).
     Report {
         /// Region image, pstore directory, systemd-pstore archive, vmcore or text.
         input: std::path::PathBuf,
@@ -85,12 +86,16 @@ enum Command {
         /// Print the text report even on a terminal (no TUI).
         #[arg(long, visible_alias = "plain", conflicts_with = "json")]
         no_tui: bool,
+        #[command(flatten)]
+        symbols: SymbolArgs,
     },
     /// Browse the report in a terminal UI: summary, log with search and
     /// level filter, traces, timeline (`report` opens it on a terminal).
     Tui {
         /// Region image, pstore directory, systemd-pstore archive, vmcore or text.
         input: std::path::PathBuf,
+        #[command(flatten)]
+        symbols: SymbolArgs,
     },
     /// Print a shell completion script to standard output.
     Completions {
@@ -144,6 +149,23 @@ enum PstoreCommand {
     },
 }
 
+/// How `report` and `tui` resolve trace frames to file:line.
+#[derive(Args, Debug, Default, Clone)]
+pub struct SymbolArgs {
+    #[command(flatten)]
+    pub files: trace_cmd::DebugFileArgs,
+    /// Do not look for debug files: frames stay as the log prints them.
+    #[arg(long, conflicts_with_all = ["vmlinux", "modules"])]
+    pub no_symbols: bool,
+}
+
+impl SymbolArgs {
+    /// The debug-file search, or `None` with `--no-symbols`.
+    pub fn options(&self) -> Option<crashview_symbolize::debug_files::DebugOptions> {
+        (!self.no_symbols).then(|| self.files.options())
+    }
+}
+
 /// Overrides for autodetection, named like the ramoops module parameters.
 /// Numbers take decimal or 0x-prefixed hex.
 #[derive(Args, Debug, Default, Clone)]
@@ -190,15 +212,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             input,
             json,
             no_tui,
+            symbols,
         } => {
             if !json && !no_tui && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
             {
-                tui::run(&input)
+                tui::run(&input, symbols.options())
             } else {
-                report_cmd::report(&input, json)
+                report_cmd::report(&input, json, symbols.options().as_ref())
             }
         }
-        Command::Tui { input } => tui::run(&input),
+        Command::Tui { input, symbols } => tui::run(&input, symbols.options()),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "crashview", &mut std::io::stdout());

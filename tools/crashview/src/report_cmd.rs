@@ -6,15 +6,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use crashview_analysis::{self as analysis, text, Report};
+use crashview_symbolize::debug_files::DebugOptions;
 
 fn analyze(path: &Path) -> anyhow::Result<Report> {
     let input = analysis::input::load(path)?;
     Ok(analysis::analyze(&input))
 }
 
-/// `crashview report INPUT [--json]`.
-pub fn report(path: &Path, json: bool) -> anyhow::Result<()> {
-    let r = analyze(path)?;
+/// `crashview report INPUT [--json]`, its traces symbolized unless
+/// `symbols` is `None`.
+pub fn report(path: &Path, json: bool, symbols: Option<&DebugOptions>) -> anyhow::Result<()> {
+    let mut r = analyze(path)?;
+    if let Some(opts) = symbols {
+        r.symbolize(opts)?;
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if json {

@@ -7,15 +7,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use crashview_symbolize::loader::{self, ModuleIndex};
+use crashview_analysis::symbols::note_text;
+use crashview_symbolize::debug_files::{DebugFiles, DebugOptions};
 use crashview_symbolize::parse::{self, Entry, Frame, Log, Trace};
 use crashview_symbolize::resolve::{Note, Resolution};
-use crashview_symbolize::{DebugObject, SectionArena, Symbolizer};
+use crashview_symbolize::{SectionArena, Symbolizer};
 use serde::Serialize;
 
-/// Where debug files come from (shared by `trace` and `symbolize`).
+/// Where debug files come from (`trace`, `symbolize`, `report`, `tui`).
 #[derive(Args, Debug, Default, Clone)]
-pub struct DebugArgs {
+pub struct DebugFileArgs {
     /// vmlinux with DWARF (default: found by build id or release under
     /// /usr/lib/debug, /boot, /lib/modules/<release>/build).
     #[arg(long, value_name = "FILE")]
@@ -30,6 +31,25 @@ pub struct DebugArgs {
     /// Kernel release for the default paths (default: from the log).
     #[arg(long)]
     pub release: Option<String>,
+}
+
+impl DebugFileArgs {
+    /// The search options these flags stand for.
+    pub fn options(&self) -> DebugOptions {
+        DebugOptions {
+            vmlinux: self.vmlinux.clone(),
+            modules: self.modules.clone(),
+            debug_root: self.debug_root.clone(),
+            release: self.release.clone(),
+        }
+    }
+}
+
+/// Debug files and output options of `trace` and `symbolize`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct DebugArgs {
+    #[command(flatten)]
+    pub files: DebugFileArgs,
     /// Strip this prefix from source paths (like decode_stacktrace.sh's base
     /// path); repeatable, the first that matches is stripped.
     #[arg(long, value_name = "DIR")]
@@ -114,136 +134,8 @@ fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
         .collect())
 }
 
-/// Files mapped for one run; they outlive the symbolizer that borrows them.
-struct Maps {
-    vmlinux: Option<(PathBuf, loader::Mmap)>,
-    modules: Vec<(String, PathBuf, loader::Mmap)>,
-    warnings: Vec<String>,
-}
-
-/// Picks the first candidate with DWARF, else the first readable one.
-fn pick(cands: &[PathBuf]) -> Option<(PathBuf, loader::Mmap)> {
-    let mut fallback = None;
-    for p in cands {
-        let Ok(m) = loader::map(p) else { continue };
-        let arena = SectionArena::new();
-        let Ok(obj) = DebugObject::parse(&m, &arena) else {
-            continue;
-        };
-        if obj.has_dwarf() {
-            return Some((p.clone(), m));
-        }
-        if fallback.is_none() {
-            fallback = Some((p.clone(), m));
-        }
-    }
-    fallback
-}
-
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn load_maps(logs: &[Log<'_>], args: &DebugArgs) -> anyhow::Result<Maps> {
-    let release = args
-        .release
-        .clone()
-        .or_else(|| logs.iter().find_map(|l| l.info.release).map(str::to_string));
-    let build_id = logs.iter().find_map(|l| l.info.build_id);
-    let empty = Symbolizer::new();
-    let mut need_vmlinux = false;
-    let mut modules = std::collections::BTreeSet::new();
-    for l in logs {
-        let n = empty.needs(l);
-        need_vmlinux |= n.vmlinux;
-        modules.extend(n.modules);
-    }
-    let mut warnings = Vec::new();
-    let vmlinux = match &args.vmlinux {
-        Some(p) => {
-            let m = loader::map(p).with_context(|| format!("{}: cannot open", p.display()))?;
-            Some((p.clone(), m))
-        }
-        None if need_vmlinux => {
-            let c = loader::vmlinux_candidates(&args.debug_root, release.as_deref(), build_id);
-            let v = pick(&c);
-            if v.is_none() {
-                warnings.push(format!(
-                    "no vmlinux with debug info found for {} (pass --vmlinux FILE)",
-                    release.as_deref().unwrap_or("an unknown release")
-                ));
-            }
-            v
-        }
-        None => None,
-    };
-    if let (Some((p, m)), Some(want)) = (&vmlinux, build_id) {
-        let arena = SectionArena::new();
-        if let Ok(o) = DebugObject::parse(m, &arena) {
-            if let Some(have) = o.build_id() {
-                if !hex(have).eq_ignore_ascii_case(want) {
-                    warnings.push(format!(
-                        "{}: build id {} but the log's kernel has {want}: results may be wrong",
-                        p.display(),
-                        hex(have)
-                    ));
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if !modules.is_empty() {
-        let mut dirs = args.modules.clone();
-        dirs.extend(loader::default_module_dirs(
-            &args.debug_root,
-            release.as_deref(),
-        ));
-        let index = ModuleIndex::build(&dirs);
-        for m in &modules {
-            match pick(index.get(m)) {
-                Some((p, map)) => {
-                    if let Some(rel) = &release {
-                        let arena = SectionArena::new();
-                        if let Ok(o) = DebugObject::parse(&map, &arena) {
-                            if let Some(vm) = o.modinfo("vermagic") {
-                                if vm.split_whitespace().next() != Some(rel.as_str()) {
-                                    warnings.push(format!(
-                                        "{}: built for {} but the log's kernel is {rel}",
-                                        p.display(),
-                                        vm.split_whitespace().next().unwrap_or("?")
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                    out.push((m.clone(), p, map));
-                }
-                None => warnings.push(format!(
-                    "no debug file for module {m} (pass --modules DIR); its frames stay symbol+offset"
-                )),
-            }
-        }
-    }
-    Ok(Maps {
-        vmlinux,
-        modules: out,
-        warnings,
-    })
-}
-
-fn symbolizer<'a>(maps: &'a Maps, arena: &'a SectionArena) -> anyhow::Result<Symbolizer<'a>> {
-    let mut s = Symbolizer::new();
-    if let Some((p, m)) = &maps.vmlinux {
-        let o = DebugObject::parse(m, arena)
-            .with_context(|| format!("{}: not a usable vmlinux", p.display()))?;
-        s.set_vmlinux(o);
-    }
-    for (name, p, m) in &maps.modules {
-        let o = DebugObject::parse(m, arena)
-            .with_context(|| format!("{}: not a usable module", p.display()))?;
-        s.add_module(name, o);
-    }
-    Ok(s)
 }
 
 #[derive(Serialize)]
@@ -328,18 +220,6 @@ fn strip<'a>(path: &'a str, bases: &[String]) -> &'a str {
         .iter()
         .find_map(|b| path.strip_prefix(b.as_str()))
         .map_or(path, |r| r.trim_start_matches('/'))
-}
-
-fn note_text(n: &Note) -> String {
-    match n {
-        Note::NoDebugFile { object } if object == "vmlinux" => {
-            "no vmlinux debug info (pass --vmlinux FILE)".to_string()
-        }
-        Note::NoDebugFile { object } => {
-            format!("no debug file for {object} (pass --modules DIR)")
-        }
-        other => other.to_string(),
-    }
 }
 
 fn json_frame(
@@ -497,9 +377,9 @@ fn write_trace(
 
 fn run(sources: &[Source], args: &DebugArgs) -> anyhow::Result<()> {
     let logs: Vec<Log<'_>> = sources.iter().map(|s| parse::parse_log(&s.text)).collect();
-    let maps = load_maps(&logs, args)?;
+    let maps = DebugFiles::load(&logs, &args.files.options())?;
     let arena = SectionArena::new();
-    let sym = symbolizer(&maps, &arena)?;
+    let sym = maps.symbolizer(&arena);
     for l in &logs {
         sym.prefetch(l);
     }

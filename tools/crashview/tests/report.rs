@@ -32,6 +32,65 @@ fn report_json_is_versioned() {
     assert_eq!(v["timeline"]["steps"][0]["inferred"], true);
 }
 
+/// `report` resolves trace frames to file:line with the debug files it is
+/// given (the default places are kept out with --debug-root).
+#[test]
+fn report_symbolizes_traces() {
+    let f = fixture("vmcore/kdump/kdump-zlib");
+    let ko = fixture("ramoops/crashmod.ko");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "report",
+            f.to_str().unwrap(),
+            "--debug-root",
+            "/nonexistent",
+            "--modules",
+            ko.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        crashview(&a)
+    };
+    let (code, out, err) = args(&["--plain"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "    RIP: 0010:crashmod_oops_target+0x1c/0x25 [crashmod]\n        crashmod_oops_target at "
+        ),
+        "{out}"
+    );
+    assert!(out.contains("crashmod.c:37\n"), "{out}");
+    assert!(out.contains("crashmod_write at "), "{out}");
+    assert!(
+        out.contains("  warning: no vmlinux with debug info found for 6.1.0-56-amd64"),
+        "{out}"
+    );
+
+    let (code, out, err) = args(&["--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rip = &v["traces"][0]["frames"][0];
+    assert_eq!(rip["source"][0]["function"], "crashmod_oops_target");
+    assert_eq!(rip["source"][0]["line"], 37);
+    assert_eq!(v["debug_files"]["modules"][0]["name"], "crashmod");
+    let vmlinux_frame = &v["traces"][0]["frames"][2];
+    assert_eq!(vmlinux_frame["function"], "proc_reg_write");
+    assert_eq!(
+        vmlinux_frame["note"],
+        "no vmlinux debug info (pass --vmlinux FILE)"
+    );
+
+    let (code, out, err) = crashview(&["report", "--json", "--no-symbols", f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["debug_files"].is_null());
+    assert_eq!(v["traces"][0]["frames"][0]["source"], serde_json::json!([]));
+
+    // A debug file the user names must exist: exit 2, naming it.
+    let (code, _, err) = args(&["--plain", "--vmlinux", "/nonexistent/vmlinux"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/vmlinux: cannot open"), "{err}");
+}
+
 #[test]
 fn triage_groups_the_same_crash() {
     let a = fixture("ramoops/oops-panic/pstore");

@@ -95,3 +95,43 @@ fn tui_in_a_pty_search_switch_quit() {
         "exit status {status:?}"
     );
 }
+
+/// The trace pane gets file:line from the module's debug file, resolved in
+/// the background after the report is on the screen.
+#[test]
+fn tui_in_a_pty_shows_source_lines() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ramoops");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty cols 80 rows 24 && exec \"$0\" tui \"$1\" --modules \"$2\" --debug-root /nonexistent")
+        .arg(env!("CARGO_BIN_EXE_crashview"))
+        .arg(dir.join("irq-oops/region.bin"))
+        .arg(dir.join("crashmod.ko"))
+        .env("TERM", "xterm-256color");
+    let mut s = Session::spawn(cmd).expect("spawn in a pty");
+    let mut vt = vt100::Parser::new(24, 80, 0);
+    pump(&mut s, &mut vt, "the summary", |v| {
+        v.contents().contains("1 Summary")
+    });
+    s.send("3").expect("send");
+    let screen = pump(&mut s, &mut vt, "the source lines", |v| {
+        v.contents().contains("crashmod.c:75")
+    });
+    assert!(
+        screen.contains("file:line from 1 debug file(s)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("crashmod_timer_fn crashmod-6.1.0-56-amd64/crashmod.c:75"),
+        "{screen}"
+    );
+    s.send("q").expect("send");
+    pump(&mut s, &mut vt, "the main screen", |v| {
+        !v.alternate_screen()
+    });
+    let status = s.get_process().wait().expect("wait");
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "exit status {status:?}"
+    );
+}

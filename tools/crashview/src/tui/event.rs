@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::{self as ct, KeyEvent};
 
-use crashview_analysis::{self as analysis, Report};
+use crashview_analysis::{self as analysis, Report, Symbols};
+use crashview_symbolize::debug_files::DebugOptions;
 
 /// Everything the loop reacts to.
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub enum Event {
     Tick,
     /// The background load finished.
     Loaded(Result<Box<Report>, String>),
+    /// The traces' source locations, resolved after the load.
+    Symbols(Result<Symbols, String>),
 }
 
 /// Reads terminal events forever, forwarding keys and resizes. Stops when
@@ -50,12 +53,24 @@ pub fn spawn_ticker(tx: Sender<Event>, every: Duration) {
 }
 
 /// Loads and analyses `path` off the UI thread, so a big vmcore never
-/// holds up the first frame.
-pub fn spawn_load(tx: Sender<Event>, path: PathBuf) {
+/// holds up the first frame; then, with `symbols`, resolves the traces'
+/// frames (reading a large vmlinux's DWARF must not hold up the report).
+pub fn spawn_load(tx: Sender<Event>, path: PathBuf, symbols: Option<DebugOptions>) {
     thread::spawn(move || {
         let r = analysis::input::load(&path)
             .map(|input| Box::new(analysis::analyze(&input)))
             .map_err(|e| e.to_string());
-        let _ = tx.send(Event::Loaded(r));
+        // The UI gets the report now; this thread keeps a copy to resolve.
+        let pending = match (&r, symbols) {
+            (Ok(report), Some(opts)) => Some((report.clone(), opts)),
+            _ => None,
+        };
+        if tx.send(Event::Loaded(r)).is_err() {
+            return;
+        }
+        if let Some((report, opts)) = pending {
+            let s = analysis::symbols::resolve(&report, &opts).map_err(|e| e.to_string());
+            let _ = tx.send(Event::Symbols(s));
+        }
     });
 }

@@ -23,6 +23,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::Context;
+use crashview_symbolize::debug_files::DebugOptions;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::{
     cursor, execute,
@@ -31,7 +32,7 @@ use ratatui::crossterm::{
 use ratatui::Terminal;
 
 use self::event::Event;
-use self::state::{App, Load};
+use self::state::{App, Load, SymbolState};
 use self::theme::Theme;
 use self::views::Root;
 
@@ -72,7 +73,7 @@ fn setup() -> anyhow::Result<(Guard, Terminal<CrosstermBackend<Stdout>>)> {
 /// Runs the TUI on `path` until the user quits. An input that cannot be
 /// read is shown, then returned as the error (exit status 2), like
 /// `crashview report` without the TUI.
-pub fn run(path: &Path) -> anyhow::Result<()> {
+pub fn run(path: &Path, symbols: Option<DebugOptions>) -> anyhow::Result<()> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         anyhow::bail!("the TUI needs a terminal; use `crashview report --plain` or `--json`");
     }
@@ -82,10 +83,14 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel();
     // Start loading before touching the terminal: every millisecond of
     // set-up overlaps with the read.
-    event::spawn_load(tx.clone(), path.to_path_buf());
+    let resolving = symbols.is_some();
+    event::spawn_load(tx.clone(), path.to_path_buf(), symbols);
     let (_guard, mut term) = setup()?;
     let size = term.size()?;
     let mut app = App::new(path.display().to_string(), (size.width, size.height));
+    if resolving {
+        app.symbols = SymbolState::Resolving;
+    }
     let theme = Theme::from_env();
     term.draw(|f| f.render_widget(&Root { app: &app, theme }, f.area()))?;
     event::spawn_input(tx.clone());
@@ -104,6 +109,10 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
             Event::Tick => app.tick(),
             Event::Loaded(r) => {
                 app.loaded(r.map(|b| *b));
+                true
+            }
+            Event::Symbols(s) => {
+                app.symbolized(s);
                 true
             }
         };

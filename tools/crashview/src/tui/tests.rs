@@ -14,7 +14,7 @@ use crashview_analysis::{self as analysis, LogLine, Report};
 use super::state::log::LogState;
 use super::state::rows::timeline_rows;
 use super::state::scroll::Scroll;
-use super::state::{App, EventState, Load, Pane};
+use super::state::{App, EventState, Load, Pane, SymbolState};
 use super::theme::Theme;
 use super::views::Root;
 
@@ -162,6 +162,51 @@ fn hang_traces() {
     a.handle_key(code(KeyCode::Enter));
     assert_eq!(a.pane, Pane::Log);
     assert_eq!(a.log.current_line(), Some(326));
+}
+
+/// The trace pane while file:line is being resolved, then with it: a
+/// source row under each module frame, the title saying from how many
+/// files; Enter on a source row still shows the trace in the log.
+#[test]
+fn traces_with_source_lines() {
+    let mut a = app("vmcore/kdump/kdump-zlib");
+    a.symbols = SymbolState::Resolving;
+    press(&mut a, "3");
+    assert_shows(&screen(&a), &["Traces (1) · resolving file:line"]);
+    let opts = analysis::DebugOptions {
+        modules: vec![fixture("ramoops/crashmod.ko")],
+        debug_root: PathBuf::from("/nonexistent"),
+        ..Default::default()
+    };
+    let syms = {
+        let Load::Ready(r) = &a.load else {
+            panic!("not loaded")
+        };
+        analysis::symbols::resolve(r, &opts).expect("resolves")
+    };
+    a.symbolized(Ok(syms));
+    assert!(
+        matches!(&a.symbols, SymbolState::Done { files: 1, warnings } if warnings.len() == 1),
+        "{:?}",
+        a.symbols
+    );
+    let s = screen(&a);
+    assert_shows(
+        &s,
+        &[
+            "Traces (1) · file:line from 1 debug file(s), 1 warning(s)",
+            "  RIP: 0010:crashmod_oops_target+0x1c/0x25 [crashmod]",
+            "      crashmod_oops_target crashmod-6.1.0-56-amd64/crashmod.c:37",
+            "  crashmod_write.cold+0x36/0x3b [crashmod]",
+            "      crashmod_write crashmod-6.1.0-56-amd64/crashmod.c:92",
+            "  proc_reg_write+0x56/0xa0",
+        ],
+    );
+    // Row 2 is the RIP's source line.
+    press(&mut a, "jj");
+    a.handle_key(code(KeyCode::Enter));
+    assert_eq!(a.pane, Pane::Log);
+    assert_eq!(a.log.current_line(), Some(377));
 }
 
 #[test]

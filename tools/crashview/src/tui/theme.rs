@@ -36,6 +36,11 @@ impl Theme {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 
+    /// A source location (file:line under a frame).
+    pub fn source(self) -> Style {
+        self.fg(Color::Green)
+    }
+
     /// Secondary text.
     pub fn dim(self) -> Style {
         Style::new().add_modifier(Modifier::DIM)

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crashview_analysis::Report;
+use crashview_analysis::{Report, Symbols};
 
 use self::log::LogState;
 use self::rows::{timeline_rows, trace_rows};
@@ -79,6 +79,25 @@ pub enum Load {
     Ready(Box<Report>),
 }
 
+/// Where resolving the traces' frames to file:line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SymbolState {
+    /// Not asked for (`--no-symbols`).
+    Off,
+    /// Reading debug files in the background.
+    Resolving,
+    /// Done: the report's frames carry their source lines; the warnings
+    /// say what was not found.
+    Done {
+        /// Files used: vmlinux (0 or 1) plus modules.
+        files: usize,
+        /// What is missing or suspicious.
+        warnings: Vec<String>,
+    },
+    /// A debug file named on the command line could not be read.
+    Failed(String),
+}
+
 /// The whole TUI state.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -86,6 +105,8 @@ pub struct App {
     pub input: String,
     /// The report, once loaded.
     pub load: Load,
+    /// Source locations for the traces.
+    pub symbols: SymbolState,
     /// The pane shown.
     pub pane: Pane,
     /// Record list cursor (summary pane).
@@ -118,6 +139,7 @@ impl App {
         App {
             input,
             load: Load::Loading { ticks: 0 },
+            symbols: SymbolState::Off,
             pane: Pane::Summary,
             records: Scroll::default(),
             log: LogState::default(),
@@ -149,6 +171,21 @@ impl App {
             }
             Err(e) => self.load = Load::Failed(e),
         }
+    }
+
+    /// The traces' source locations arrived (after [`loaded`](Self::loaded)).
+    pub fn symbolized(&mut self, result: Result<Symbols, String>) {
+        self.symbols = match result {
+            Ok(s) => {
+                let files = usize::from(s.files.vmlinux.is_some()) + s.files.modules.len();
+                let warnings = s.files.warnings.clone();
+                if let Load::Ready(r) = &mut self.load {
+                    s.apply(r);
+                }
+                SymbolState::Done { files, warnings }
+            }
+            Err(e) => SymbolState::Failed(e),
+        };
     }
 
     /// A tick: only the loading spinner moves. Returns whether to redraw.

@@ -11,20 +11,31 @@ pub struct TraceRow {
     pub trace: usize,
     /// Which frame, or `None` for the trace's title row.
     pub frame: Option<usize>,
+    /// Which of the frame's source lines, or `None` for the frame itself.
+    pub source: Option<usize>,
 }
 
-/// Title and frame rows of every trace, in order.
+/// Title, frame and source-line rows of every trace, in order.
 pub fn trace_rows(r: &Report) -> Vec<TraceRow> {
     let mut rows = Vec::new();
     for (t, tr) in r.traces.iter().enumerate() {
         rows.push(TraceRow {
             trace: t,
             frame: None,
+            source: None,
         });
-        rows.extend((0..tr.frames.len()).map(|f| TraceRow {
-            trace: t,
-            frame: Some(f),
-        }));
+        for (f, fr) in tr.frames.iter().enumerate() {
+            rows.push(TraceRow {
+                trace: t,
+                frame: Some(f),
+                source: None,
+            });
+            rows.extend((0..fr.source.len()).map(|k| TraceRow {
+                trace: t,
+                frame: Some(f),
+                source: Some(k),
+            }));
+        }
     }
     rows
 }

@@ -125,6 +125,7 @@ impl Widget for &Root<'_> {
                 Pane::Traces => (&traces::TracesView {
                     report: r,
                     scroll: &app.traces,
+                    symbols: &app.symbols,
                     theme: th,
                 })
                     .render(body, buf),

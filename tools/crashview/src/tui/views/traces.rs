@@ -11,6 +11,7 @@ use crashview_analysis::Report;
 use super::fit;
 use crate::tui::state::rows::trace_rows;
 use crate::tui::state::scroll::Scroll;
+use crate::tui::state::SymbolState;
 use crate::tui::theme::Theme;
 
 /// Call traces.
@@ -19,17 +20,59 @@ pub struct TracesView<'a> {
     pub report: &'a Report,
     /// Cursor over title and frame rows.
     pub scroll: &'a Scroll,
+    /// How far resolving file:line got.
+    pub symbols: &'a SymbolState,
     /// Styles.
     pub theme: Theme,
+}
+
+/// A source path shortened for an 80-column row: the part from the last
+/// kernel top-level directory on (`…/linux-6.1/mm/slub.c` → `mm/slub.c`),
+/// else the last two components.
+fn short_path(p: &str) -> &str {
+    const TOP: [&str; 12] = [
+        "arch/", "block/", "crypto/", "drivers/", "fs/", "include/", "init/", "ipc/", "kernel/",
+        "lib/", "mm/", "net/",
+    ];
+    let p = p.trim_start_matches("./");
+    if let Some(i) = TOP
+        .iter()
+        .filter_map(|t| {
+            p.match_indices(t)
+                .map(|(i, _)| i)
+                .find(|&i| i == 0 || p.as_bytes().get(i - 1) == Some(&b'/'))
+        })
+        .min()
+    {
+        return p.get(i..).unwrap_or(p);
+    }
+    let mut cuts = p.rmatch_indices('/').map(|(i, _)| i);
+    match (cuts.next(), cuts.next()) {
+        (Some(_), Some(i)) => p.get(i + 1..).unwrap_or(p),
+        _ => p,
+    }
 }
 
 impl Widget for &TracesView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let th = self.theme;
         let r = self.report;
+        let files = match self.symbols {
+            SymbolState::Off => String::new(),
+            SymbolState::Resolving => " · resolving file:line …".into(),
+            SymbolState::Done { files: 0, .. } => {
+                " · no debug files found (--vmlinux, --modules)".into()
+            }
+            SymbolState::Done { files, warnings } if !warnings.is_empty() => format!(
+                " · file:line from {files} debug file(s), {} warning(s)",
+                warnings.len()
+            ),
+            SymbolState::Done { files, .. } => format!(" · file:line from {files} debug file(s)"),
+            SymbolState::Failed(e) => format!(" · {e}"),
+        };
         let block = Block::new()
             .borders(Borders::ALL)
-            .title(format!(" Traces ({}) ", r.traces.len()));
+            .title(format!(" Traces ({}){files} ", r.traces.len()));
         let inner = block.inner(area);
         block.render(area, buf);
         let rows = trace_rows(r);
@@ -44,8 +87,20 @@ impl Widget for &TracesView<'_> {
             let Some(t) = r.traces.get(row.trace) else {
                 continue;
             };
-            let line = match row.frame.and_then(|f| t.frames.get(f)) {
-                None => Line::from(vec![Span::styled(
+            let frame = row.frame.and_then(|f| t.frames.get(f));
+            let source = frame.zip(row.source).and_then(|(f, k)| f.source.get(k));
+            let line = match (frame, source) {
+                (Some(_), Some(s)) => {
+                    let at = format!(
+                        "      {} {}:{}{}",
+                        s.function.as_deref().unwrap_or("??"),
+                        s.file.as_deref().map_or("??", short_path),
+                        s.line.map_or("?".to_string(), |l| l.to_string()),
+                        if s.inlined { " (inlined)" } else { "" }
+                    );
+                    Line::styled(fit(&at, width), th.source())
+                }
+                (None, _) => Line::from(vec![Span::styled(
                     fit(
                         &format!(
                             "#{} lines {}-{}: {}",
@@ -58,7 +113,7 @@ impl Widget for &TracesView<'_> {
                     ),
                     th.heading(),
                 )]),
-                Some(f) => {
+                (Some(f), None) => {
                     let mut style = Style::new();
                     if !f.reliable {
                         style = th.dim();

@@ -1,0 +1,171 @@
+//! Source locations for a report's call traces: the frames the log prints
+//! as `function+0xoff/0xlen [module]`, resolved to file:line through
+//! vmlinux and module DWARF (`crashview-symbolize`).
+//!
+//! This is a separate step from [`analyze`](crate::analyze) because it
+//! opens files beside the input (debug packages, module trees): the TUI
+//! shows the report first and the locations when they arrive, and triage
+//! never needs them.
+
+use serde::Serialize;
+
+use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
+use crashview_symbolize::parse::{self, Frame, Log};
+use crashview_symbolize::resolve::{Note, Resolution};
+use crashview_symbolize::SectionArena;
+
+use crate::Report;
+
+/// One source position of a frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceLine {
+    /// Function (from DWARF).
+    pub function: Option<String>,
+    /// Source file as the compiler recorded it.
+    pub file: Option<String>,
+    /// Line, 1-based.
+    pub line: Option<u32>,
+    /// Column, 1-based.
+    pub column: Option<u32>,
+    /// Inlined into the next entry's function (which lists the call site).
+    pub inlined: bool,
+}
+
+/// The debug files a report was symbolized with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DebugFilesUsed {
+    /// The vmlinux, if one was found or given.
+    pub vmlinux: Option<String>,
+    /// Modules found: name and file.
+    pub modules: Vec<ModuleFile>,
+    /// What is missing or suspicious.
+    pub warnings: Vec<String>,
+}
+
+/// A module's debug file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModuleFile {
+    /// Module name (`-` written `_`).
+    pub name: String,
+    /// The file used.
+    pub path: String,
+}
+
+/// Source locations for every frame of a report, ready to
+/// [`apply`](Symbols::apply) (computed apart from the report so a UI can
+/// keep showing it meanwhile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbols {
+    /// Per trace, per frame: source lines and a note when there are none.
+    frames: Vec<Vec<(Vec<SourceLine>, Option<String>)>>,
+    /// The files used.
+    pub files: DebugFilesUsed,
+}
+
+/// Why a frame has no source location, with what to pass to fix it.
+pub fn note_text(n: &Note) -> String {
+    match n {
+        Note::NoDebugFile { object } if object == "vmlinux" => {
+            "no vmlinux debug info (pass --vmlinux FILE)".to_string()
+        }
+        Note::NoDebugFile { object } => {
+            format!("no debug file for {object} (pass --modules DIR)")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The source lines of one resolution, innermost first.
+pub fn source_lines(r: &Resolution) -> Vec<SourceLine> {
+    let n = r.frames.len();
+    r.frames
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SourceLine {
+            function: s.function.clone(),
+            file: s.file.clone(),
+            line: s.line,
+            column: s.column,
+            inlined: i + 1 < n,
+        })
+        .collect()
+}
+
+fn resolve_frame(
+    sym: &crashview_symbolize::Symbolizer<'_>,
+    f: &Frame<'_>,
+    log: &Log<'_>,
+) -> (Vec<SourceLine>, Option<String>) {
+    let r = sym.resolve(f, &log.info);
+    let note = r
+        .note
+        .as_ref()
+        .filter(|n| !matches!(n, Note::UserSpace))
+        .map(note_text);
+    (source_lines(&r), note)
+}
+
+/// Resolves every frame of `report`'s traces. The release and KASLR
+/// offset come from the log, else from the vmcore. A file named in `opts`
+/// that cannot be read is an error; anything not found is a warning in
+/// [`DebugFilesUsed::warnings`].
+pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadError> {
+    let text = crate::summary::trace_text(&report.log);
+    let mut log = parse::parse_log(&text);
+    let vmcore = report.vmcore.as_ref();
+    if log.info.kernel_offset.is_none() {
+        log.info.kernel_offset = vmcore.and_then(|v| v.kernel_offset);
+    }
+    let mut opts = opts.clone();
+    if opts.release.is_none() && log.info.release.is_none() {
+        opts.release = vmcore
+            .and_then(|v| v.release.clone())
+            .or_else(|| report.summary.release.clone());
+    }
+    let files = DebugFiles::load(std::slice::from_ref(&log), &opts)?;
+    let arena = SectionArena::new();
+    let sym = files.symbolizer(&arena);
+    sym.prefetch(&log);
+    let frames = log
+        .traces
+        .iter()
+        .map(|t| t.frames().map(|f| resolve_frame(&sym, f, &log)).collect())
+        .collect();
+    Ok(Symbols {
+        frames,
+        files: DebugFilesUsed {
+            vmlinux: files.vmlinux.as_ref().map(|v| v.0.display().to_string()),
+            modules: files
+                .modules
+                .iter()
+                .map(|(name, p, _)| ModuleFile {
+                    name: name.clone(),
+                    path: p.display().to_string(),
+                })
+                .collect(),
+            warnings: files.warnings.clone(),
+        },
+    })
+}
+
+impl Symbols {
+    /// Writes the locations into `report`'s frames (traces and frames
+    /// pair up by position: both come from the same parse of the log).
+    pub fn apply(self, report: &mut Report) {
+        for (t, frames) in report.traces.iter_mut().zip(self.frames) {
+            for (f, (source, note)) in t.frames.iter_mut().zip(frames) {
+                f.source = source;
+                f.note = note;
+            }
+        }
+        report.debug_files = Some(self.files);
+    }
+}
+
+impl Report {
+    /// [`resolve`] and [`Symbols::apply`] in one step.
+    pub fn symbolize(&mut self, opts: &DebugOptions) -> Result<(), LoadError> {
+        resolve(self, opts)?.apply(self);
+        Ok(())
+    }
+}
