@@ -20,6 +20,9 @@ pub enum Event {
     Resize(u16, u16),
     /// Time passed (drives the loading spinner).
     Tick,
+    /// The background load moved on to another phase (shown under the
+    /// spinner).
+    Progress(String),
     /// The background load finished.
     Loaded(Result<Box<Report>, String>),
     /// The traces' source locations, resolved after the load.
@@ -57,8 +60,17 @@ pub fn spawn_ticker(tx: Sender<Event>, every: Duration) {
 /// frames (reading a large vmlinux's DWARF must not hold up the report).
 pub fn spawn_load(tx: Sender<Event>, path: PathBuf, symbols: Option<DebugOptions>) {
     thread::spawn(move || {
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let _ = tx.send(Event::Progress(format!("reading {}", human_size(size))));
         let r = analysis::input::load(&path)
-            .map(|input| Box::new(analysis::analyze(&input)))
+            .map(|input| {
+                let _ = tx.send(Event::Progress(format!(
+                    "analysing the {} ({} pstore files)",
+                    input.kind.name(),
+                    input.files.len()
+                )));
+                Box::new(analysis::analyze(&input))
+            })
             .map_err(|e| e.to_string());
         // The UI gets the report now; this thread keeps a copy to resolve.
         let pending = match (&r, symbols) {
@@ -73,4 +85,19 @@ pub fn spawn_load(tx: Sender<Event>, path: PathBuf, symbols: Option<DebugOptions
             let _ = tx.send(Event::Symbols(s));
         }
     });
+}
+
+/// `1.0 GiB`, `96.0 MiB`, `4 KiB`, `512 B`.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS.get(u).copied().unwrap_or("TiB"))
 }

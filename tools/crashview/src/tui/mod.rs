@@ -107,6 +107,10 @@ pub fn run(path: &Path, symbols: Option<DebugOptions>) -> anyhow::Result<()> {
                 true
             }
             Event::Tick => app.tick(),
+            Event::Progress(p) => {
+                app.progress(p);
+                true
+            }
             Event::Loaded(r) => {
                 app.loaded(r.map(|b| *b));
                 true

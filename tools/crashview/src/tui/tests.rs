@@ -223,7 +223,11 @@ fn help_popup_and_status() {
 fn loading_and_failed_frames() {
     let mut a = App::new("big.vmcore".into(), (80, 24));
     a.tick();
-    assert_shows(&screen(&a), &["loading big.vmcore", "q quits"]);
+    a.progress(format!("reading {}", super::event::human_size(1 << 30)));
+    assert_shows(
+        &screen(&a),
+        &["loading big.vmcore", "reading 1.0 GiB", "q quits"],
+    );
     a.loaded(Err("big.vmcore: No such file or directory".into()));
     assert_shows(&screen(&a), &["cannot read the input", "No such file"]);
     press(&mut a, "q");

@@ -72,6 +72,8 @@ pub enum Load {
     Loading {
         /// Ticks seen while loading.
         ticks: u64,
+        /// The phase the loader reported last (`reading 1.0 GiB`).
+        phase: String,
     },
     /// The input could not be read.
     Failed(String),
@@ -138,7 +140,10 @@ impl App {
     pub fn new(input: String, size: (u16, u16)) -> App {
         App {
             input,
-            load: Load::Loading { ticks: 0 },
+            load: Load::Loading {
+                ticks: 0,
+                phase: String::new(),
+            },
             symbols: SymbolState::Off,
             pane: Pane::Summary,
             records: Scroll::default(),
@@ -173,6 +178,13 @@ impl App {
         }
     }
 
+    /// The loader reports a new phase.
+    pub fn progress(&mut self, what: String) {
+        if let Load::Loading { phase, .. } = &mut self.load {
+            *phase = what;
+        }
+    }
+
     /// The traces' source locations arrived (after [`loaded`](Self::loaded)).
     pub fn symbolized(&mut self, result: Result<Symbols, String>) {
         self.symbols = match result {
@@ -190,7 +202,7 @@ impl App {
 
     /// A tick: only the loading spinner moves. Returns whether to redraw.
     pub fn tick(&mut self) -> bool {
-        if let Load::Loading { ticks } = &mut self.load {
+        if let Load::Loading { ticks, .. } = &mut self.load {
             *ticks += 1;
             true
         } else {

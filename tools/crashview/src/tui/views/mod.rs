@@ -78,7 +78,7 @@ impl Widget for &Root<'_> {
         Line::from(spans).render(tabs, buf);
 
         match &app.load {
-            Load::Loading { ticks } => {
+            Load::Loading { ticks, phase } => {
                 let spin = SPINNER
                     .get(usize::try_from(*ticks % 4).unwrap_or(0))
                     .copied()
@@ -86,6 +86,7 @@ impl Widget for &Root<'_> {
                 let text = vec![
                     Line::raw(""),
                     Line::styled(format!("{spin} loading {} …", app.input), th.heading()),
+                    Line::raw(phase.as_str()),
                     Line::styled(
                         format!(
                             "{:.1} s (q quits)",
