@@ -54,3 +54,12 @@ fi
 
 log "cargo test"
 CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} cargo test -j2 --workspace
+
+# `cargo install --path tools/crashview` (the book's install line) works; the
+# dev profile and the shared target directory keep it to a link step.
+log "cargo install --path tools/crashview"
+inst=$(mktemp -d)
+cargo install -q -j2 --path tools/crashview --debug --target-dir target --root "$inst" --locked
+out=$("$inst/bin/crashview" report --plain fixtures/recorder/hang/region.bin)
+grep -q 'STOPPED in step 7' <<<"$out" || { echo "installed crashview: unexpected report" >&2; exit 1; }
+rm -rf "$inst"
