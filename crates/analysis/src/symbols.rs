@@ -133,7 +133,13 @@ pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadErro
         .collect();
     Ok(Symbols {
         frames,
-        files: DebugFilesUsed {
+        files: DebugFilesUsed::from(&files),
+    })
+}
+
+impl From<&DebugFiles> for DebugFilesUsed {
+    fn from(files: &DebugFiles) -> Self {
+        DebugFilesUsed {
             vmlinux: files.vmlinux.as_ref().map(|v| v.0.display().to_string()),
             modules: files
                 .modules
@@ -144,8 +150,8 @@ pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadErro
                 })
                 .collect(),
             warnings: files.warnings.clone(),
-        },
-    })
+        }
+    }
 }
 
 impl Symbols {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use crashview_analysis::symbols::note_text;
+use crashview_analysis::symbols::{note_text, DebugFilesUsed};
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions};
 use crashview_symbolize::parse::{self, Entry, Frame, Log, Trace};
 use crashview_symbolize::resolve::{Note, Resolution};
@@ -141,16 +141,9 @@ fn hex(b: &[u8]) -> String {
 #[derive(Serialize)]
 struct JsonDoc {
     schema: &'static str,
-    vmlinux: Option<String>,
-    modules: Vec<JsonModule>,
-    warnings: Vec<String>,
+    #[serde(flatten)]
+    files: DebugFilesUsed,
     inputs: Vec<JsonInput>,
-}
-
-#[derive(Serialize)]
-struct JsonModule {
-    name: String,
-    path: String,
 }
 
 #[derive(Serialize)]
@@ -422,16 +415,7 @@ fn run(sources: &[Source], args: &DebugArgs) -> anyhow::Result<()> {
         }
         let doc = JsonDoc {
             schema: "crashview.trace/1",
-            vmlinux: maps.vmlinux.as_ref().map(|v| v.0.display().to_string()),
-            modules: maps
-                .modules
-                .iter()
-                .map(|(n, p, _)| JsonModule {
-                    name: n.clone(),
-                    path: p.display().to_string(),
-                })
-                .collect(),
-            warnings: maps.warnings.clone(),
+            files: DebugFilesUsed::from(&maps),
             inputs,
         };
         serde_json::to_writer_pretty(&mut out, &doc)?;
