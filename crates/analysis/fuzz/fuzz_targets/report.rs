@@ -1,0 +1,28 @@
+//! Any bytes as a crashview input (autodetected: text, region, vmcore,
+//! zstd): loading, analysing, symbolizing against the fixtures' crashmod.ko,
+//! the text report, the JSON and the triage signature never panic.
+//!
+//! Seed with the fixtures' console logs and pstore files:
+//!   cargo fuzz run report corpus/report ../../../fixtures/ramoops/*/pstore -- -max_len=65536
+#![no_main]
+
+use crashview_analysis::{analyze, input, text, triage, DebugOptions};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(inp) = input::from_bytes("fuzz".into(), data) else {
+        return;
+    };
+    let mut r = analyze(&inp);
+    let opts = DebugOptions {
+        modules: vec![concat!(env!("CARGO_MANIFEST_DIR"), "/../../../fixtures/ramoops/crashmod.ko").into()],
+        debug_root: "/nonexistent".into(),
+        ..DebugOptions::default()
+    };
+    r.symbolize(&opts).expect("crashmod.ko is readable");
+    let mut out = Vec::new();
+    text::write_report(&mut out, &r).expect("writes to a Vec");
+    serde_json::to_vec(&r).expect("serializes");
+    let groups = triage::group(std::slice::from_ref(&r));
+    assert_eq!(groups.len(), 1);
+});
