@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut r = analyze(&inp);
     let opts = DebugOptions {
-        modules: vec![concat!(env!("CARGO_MANIFEST_DIR"), "/../../../fixtures/ramoops/crashmod.ko").into()],
+        modules: vec![concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../fixtures/ramoops/crashmod.ko"
+        )
+        .into()],
         debug_root: "/nonexistent".into(),
         ..DebugOptions::default()
     };
