@@ -99,6 +99,8 @@ pub struct FrameInfo {
     pub user: bool,
     /// The line as printed.
     pub text: String,
+    /// Its index in [`KernelLog::lines`].
+    pub line: usize,
     /// Source positions, innermost (inlined) first: empty until the report
     /// is [symbolized](crate::Report::symbolize), or when unknown.
     pub source: Vec<SourceLine>,
@@ -364,6 +366,7 @@ fn traces(log: &KernelLog) -> Vec<TraceInfo> {
                     rip: f.is_rip,
                     user: f.user,
                     text: f.text.to_string(),
+                    line: f.line,
                     source: Vec::new(),
                     note: None,
                 })

@@ -202,11 +202,18 @@ fn traces_with_source_lines() {
             "  proc_reg_write+0x56/0xa0",
         ],
     );
-    // Row 2 is the RIP's source line.
-    press(&mut a, "jj");
+    // Row 4 is crashmod_write's source line: Enter shows that frame's line.
+    press(&mut a, "jjjj");
     a.handle_key(code(KeyCode::Enter));
     assert_eq!(a.pane, Pane::Log);
-    assert_eq!(a.log.current_line(), Some(377));
+    let line = a.log.current_line().expect("a line");
+    let Load::Ready(r) = &a.load else {
+        panic!("not loaded")
+    };
+    assert_eq!(
+        r.log.lines[line].text.trim(),
+        "crashmod_write.cold+0x36/0x3b [crashmod]"
+    );
 }
 
 #[test]

@@ -240,9 +240,14 @@ impl App {
                 Pane::Traces => {
                     let rows = trace_rows(r);
                     if key.code == KeyCode::Enter {
+                        // A frame row shows its own line, a title row the trace's first.
                         if let Some(row) = rows.get(self.traces.cursor) {
                             if let Some(t) = r.traces.get(row.trace) {
-                                self.actions.push_back(Action::JumpToLog(t.lines.0));
+                                let line = row
+                                    .frame
+                                    .and_then(|f| t.frames.get(f))
+                                    .map_or(t.lines.0, |f| f.line);
+                                self.actions.push_back(Action::JumpToLog(line));
                             }
                         }
                         EventState::Consumed
