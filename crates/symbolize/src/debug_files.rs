@@ -198,12 +198,12 @@ impl DebugFiles {
         let mut s = Symbolizer::new();
         if let Some((_, m)) = &self.vmlinux {
             if let Ok(o) = DebugObject::parse(m, arena) {
-                s.set_vmlinux(o);
+                s.set_vmlinux(o.with_read_ahead(m));
             }
         }
         for (name, _, m) in &self.modules {
             if let Ok(o) = DebugObject::parse(m, arena) {
-                s.add_module(name, o);
+                s.add_module(name, o.with_read_ahead(m));
             }
         }
         s

@@ -68,6 +68,21 @@ impl core::fmt::Debug for SectionArena {
     }
 }
 
+/// Where an object's bytes come from, told which of them are about to be
+/// read. With a cold page cache, resolving a trace through a memory map
+/// reads a few MB scattered over a 600 MB vmlinux; asked for up front,
+/// those reads run in parallel instead of one page fault at a time.
+/// [`loader`](crate::loader) implements it for its maps
+/// (`madvise(MADV_WILLNEED)`).
+pub trait ReadAhead {
+    /// `len` bytes at file offset `offset` will be read soon. A hint only.
+    fn will_need(&self, offset: usize, len: usize);
+}
+
+/// How much of a unit's abbreviations and line program to ask for before
+/// their exact sizes are known (their headers are in the same pages).
+const READ_AHEAD_GUESS: usize = 64 << 10;
+
 /// A code symbol from `.symtab`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SymDef<'data> {
@@ -104,6 +119,7 @@ pub struct DebugObject<'data> {
     symbols: RefCell<HashMap<String, Vec<SymDef<'data>>>>,
     by_address: OnceCell<Vec<SymDef<'data>>>,
     frames: RefCell<HashMap<u64, Vec<SourceFrame>>>,
+    read_ahead: Option<&'data dyn ReadAhead>,
 }
 
 impl core::fmt::Debug for DebugObject<'_> {
@@ -181,7 +197,106 @@ impl<'data> DebugObject<'data> {
             symbols: RefCell::new(HashMap::new()),
             by_address: OnceCell::new(),
             frames: RefCell::new(HashMap::new()),
+            read_ahead: None,
         })
+    }
+
+    /// Sends read-ahead hints for the file's bytes to `r` (see [`ReadAhead`]).
+    pub fn with_read_ahead(mut self, r: &'data dyn ReadAhead) -> Self {
+        self.read_ahead = Some(r);
+        self
+    }
+
+    /// Hints that `bytes` (a slice of the file, else nothing happens: a
+    /// relocated or decompressed copy is already in memory) will be read.
+    fn will_need(&self, bytes: &[u8]) {
+        let Some(r) = self.read_ahead else { return };
+        let file = self.elf.data();
+        let start = (bytes.as_ptr() as usize).wrapping_sub(file.as_ptr() as usize);
+        if start < file.len() && !bytes.is_empty() {
+            r.will_need(start, bytes.len().min(file.len() - start));
+        }
+    }
+
+    /// Hints the file ranges that resolving `addresses` will read: the
+    /// symbol table, the small DWARF sections read at scattered places,
+    /// and for each unit covering an address its `.debug_info`,
+    /// abbreviations and line program. Costs a few page reads (unit
+    /// headers and root DIEs) and nothing without a [`ReadAhead`].
+    pub fn read_ahead_for(&self, addresses: &[u64]) {
+        if self.read_ahead.is_none() || !self.has_dwarf {
+            return;
+        }
+        let Ok(secs) = self.sections() else { return };
+        let sec = |id: gimli::SectionId| secs.0.get(&id).copied().unwrap_or(&[]);
+        use gimli::SectionId::*;
+        for id in [
+            DebugAranges,
+            DebugStr,
+            DebugLineStr,
+            DebugRngLists,
+            DebugRanges,
+            DebugAddr,
+            DebugStrOffsets,
+        ] {
+            self.will_need(sec(id));
+        }
+        let Ok(units) = self.units() else { return };
+        let mut offs: Vec<usize> = addresses
+            .iter()
+            .flat_map(|&a| units.containing(a))
+            .collect();
+        offs.sort_unstable();
+        offs.dedup();
+        let info = sec(DebugInfo);
+        let (abbrev, line) = (sec(DebugAbbrev), sec(DebugLine));
+        let guess =
+            |s: &'data [u8], at: usize| s.get(at..).map(|t| t.get(..READ_AHEAD_GUESS).unwrap_or(t));
+        // Each round asks for what the next one reads, for every unit at
+        // once: the units' first pages; then (reading their headers) the
+        // whole units and their abbreviations; then (reading their root
+        // DIEs) their line programs.
+        for &off in &offs {
+            if let Some(b) = guess(info, off) {
+                self.will_need(b);
+            }
+        }
+        let Ok(dwarf) = self.dwarf_with(None) else {
+            return;
+        };
+        let headers: Vec<_> = offs
+            .iter()
+            .filter_map(|&off| {
+                let h = dwarf
+                    .debug_info
+                    .header_from_offset(gimli::DebugInfoOffset(off))
+                    .ok()?;
+                if let Some(u) = off
+                    .checked_add(h.length_including_self())
+                    .and_then(|end| info.get(off..end))
+                {
+                    self.will_need(u);
+                }
+                if let Some(b) = guess(abbrev, h.debug_abbrev_offset().0) {
+                    self.will_need(b);
+                }
+                Some(h)
+            })
+            .collect();
+        for h in headers {
+            let stmt = (|| {
+                let abbrevs = dwarf.abbreviations(&h).ok()?;
+                let mut entries = h.entries(&abbrevs);
+                let (_, root) = entries.next_dfs().ok()??;
+                match root.attr_value(gimli::DW_AT_stmt_list).ok()?? {
+                    gimli::AttributeValue::DebugLineRef(o) => Some(o.0),
+                    _ => None,
+                }
+            })();
+            if let Some(b) = stmt.and_then(|o| guess(line, o)) {
+                self.will_need(b);
+            }
+        }
     }
 
     /// The GNU build id, if the file has one.
@@ -275,6 +390,13 @@ impl<'data> DebugObject<'data> {
             .ok()
             .and_then(|sh| sh.data(endian, self.elf.data()).ok())
             .unwrap_or(&[]);
+        // The scan reads both tables end to end.
+        if let Ok(sh) = self.elf.elf_section_table().section(symtab.section()) {
+            if let Ok(b) = sh.data(endian, self.elf.data()) {
+                self.will_need(b);
+            }
+        }
+        self.will_need(strtab);
         let mut first2 = vec![false; 1 << 16];
         for n in wanted.keys() {
             let b = n.as_bytes();

@@ -63,7 +63,7 @@ pub mod loader;
 pub mod parse;
 pub mod resolve;
 
-pub use crate::elf::{DebugObject, SectionArena};
+pub use crate::elf::{DebugObject, ReadAhead, SectionArena};
 pub use crate::parse::{Frame, Log, LogInfo, Trace};
 pub use crate::resolve::{Resolution, SourceFrame, Symbolizer};
 

@@ -18,6 +18,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use memmap2::Advice;
+
+use crate::elf::ReadAhead;
 use crate::resolve::normalize_module;
 
 pub use memmap2::Mmap;
@@ -27,14 +30,47 @@ pub const MAX_WALK_ENTRIES: usize = 500_000;
 /// Directory depth followed under a module tree.
 pub const MAX_WALK_DEPTH: usize = 16;
 
+/// Files up to this size are read whole, ahead of use (a module); larger
+/// ones (a vmlinux) only where [`ReadAhead`] hints say.
+pub const READ_WHOLE_BELOW: usize = 16 << 20;
+
 /// Memory-maps `path` read-only.
+///
+/// A big debug file is read at scattered places, so its map is marked
+/// random access: the kernel's default read-around on a page fault (up to
+/// `read_ahead_kb`, 8 MiB on some machines) would read a hundred MB for a
+/// 30-frame trace. What will be read is asked for instead, by
+/// [`DebugObject::read_ahead_for`](crate::DebugObject::read_ahead_for).
 pub fn map(path: &Path) -> std::io::Result<Mmap> {
     let file = std::fs::File::open(path)?;
     // SAFETY: the map is read-only and private to us; if another process
     // truncates the file while we read it we may fault, which is the
     // accepted risk of every mmap-based symbolizer (addr2line, llvm-symbolizer).
-    unsafe { Mmap::map(&file) }
+    let m = unsafe { Mmap::map(&file) }?;
+    let advice = if m.len() < READ_WHOLE_BELOW {
+        Advice::WillNeed
+    } else {
+        Advice::Random
+    };
+    // Advice only: a kernel that refuses it reads the file all the same.
+    let _ = m.advise(advice);
+    Ok(m)
 }
+
+impl ReadAhead for Mmap {
+    fn will_need(&self, offset: usize, len: usize) {
+        // madvise wants a page-aligned start.
+        let start = offset & !(PAGE - 1);
+        let end = offset.saturating_add(len).min(self.len());
+        if end > start {
+            let _ = self.advise_range(Advice::WillNeed, start, end - start);
+        }
+    }
+}
+
+/// The smallest page size of the platforms we run on; aligning to it is
+/// enough for madvise on larger pages too (the kernel rounds).
+const PAGE: usize = 4096;
 
 /// `<root>/usr/lib/debug/.build-id/xx/yyyy.debug` for a hex build id.
 pub fn build_id_path(root: &Path, build_id_hex: &str) -> Option<PathBuf> {

@@ -213,13 +213,41 @@ impl<'data> Symbolizer<'data> {
                 }
             }
         }
-        for (m, names) in per {
-            let obj = match &m {
+        for (m, names) in &per {
+            let obj = match m {
                 Some(m) => self.modules.get(m),
                 None => self.vmlinux.as_ref(),
             };
             if let Some(o) = obj {
                 o.prefetch_symbols(names.iter().copied());
+            }
+        }
+        // With the symbols known, the frames' addresses are: hint what
+        // resolving them reads (a cold page cache then fills in parallel).
+        let mut addrs: BTreeMap<Option<String>, Vec<u64>> = BTreeMap::new();
+        for t in &log.traces {
+            for f in t.frames() {
+                let Some(s) = f.symbol else { continue };
+                let m = f.module.map(normalize_module);
+                let obj = match &m {
+                    Some(m) => self.modules.get(m),
+                    None => self.vmlinux.as_ref(),
+                };
+                if let Some(d) = obj.and_then(|o| o.find_symbol(s.name, s.size)) {
+                    addrs
+                        .entry(m)
+                        .or_default()
+                        .push(d.address.wrapping_add(s.offset));
+                }
+            }
+        }
+        for (m, a) in addrs {
+            let obj = match &m {
+                Some(m) => self.modules.get(m),
+                None => self.vmlinux.as_ref(),
+            };
+            if let Some(o) = obj {
+                o.read_ahead_for(&a);
             }
         }
     }
