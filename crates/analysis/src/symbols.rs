@@ -31,6 +31,27 @@ pub struct SourceLine {
     pub inlined: bool,
 }
 
+/// `function at file:line`, ` (inlined)` when it is; `??`/`?` for what
+/// DWARF does not say (binutils' spelling).
+impl core::fmt::Display for SourceLine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} at {}:",
+            self.function.as_deref().unwrap_or("??"),
+            self.file.as_deref().unwrap_or("??")
+        )?;
+        match self.line {
+            Some(l) => write!(f, "{l}")?,
+            None => f.write_str("?")?,
+        }
+        if self.inlined {
+            f.write_str(" (inlined)")?;
+        }
+        Ok(())
+    }
+}
+
 /// The debug files a report was symbolized with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DebugFilesUsed {

@@ -190,14 +190,7 @@ pub fn write_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
 /// file is said once, under `debug files:`).
 fn write_source(out: &mut dyn Write, r: &Report, f: &FrameInfo) -> io::Result<()> {
     for s in &f.source {
-        writeln!(
-            out,
-            "        {} at {}:{}{}",
-            s.function.as_deref().unwrap_or("??"),
-            s.file.as_deref().unwrap_or("??"),
-            s.line.map_or("?".to_string(), |l| l.to_string()),
-            if s.inlined { " (inlined)" } else { "" }
-        )?;
+        writeln!(out, "        {s}")?;
     }
     let loaded = r.debug_files.as_ref().is_some_and(|d| match &f.module {
         Some(m) => d.modules.iter().any(|x| x.name == m.replace('-', "_")),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use crashview_analysis::symbols::{note_text, DebugFilesUsed};
+use crashview_analysis::symbols::{note_text, source_lines, DebugFilesUsed, SourceLine};
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions};
 use crashview_symbolize::parse::{self, Entry, Frame, Log, Trace};
 use crashview_symbolize::resolve::{Note, Resolution};
@@ -179,18 +179,9 @@ struct JsonFrame {
     lookup_address: Option<u64>,
     object_section: Option<String>,
     section_offset: Option<u64>,
-    source: Vec<JsonSource>,
+    source: Vec<SourceLine>,
     note: Option<String>,
     code: Option<JsonCode>,
-}
-
-#[derive(Serialize)]
-struct JsonSource {
-    function: Option<String>,
-    file: Option<String>,
-    line: Option<u32>,
-    column: Option<u32>,
-    inlined: bool,
 }
 
 #[derive(Serialize)]
@@ -222,7 +213,6 @@ fn json_frame(
     code: Option<&parse::Code>,
     args: &DebugArgs,
 ) -> JsonFrame {
-    let n = r.frames.len();
     JsonFrame {
         line: f.line + 1,
         text: f.text.to_string(),
@@ -238,21 +228,7 @@ fn json_frame(
         lookup_address: r.address,
         object_section: r.section.as_ref().map(|s| s.0.clone()),
         section_offset: r.section.as_ref().map(|s| s.1),
-        source: r
-            .frames
-            .iter()
-            .enumerate()
-            .map(|(i, s)| JsonSource {
-                function: s.function.clone(),
-                file: s
-                    .file
-                    .as_deref()
-                    .map(|p| strip(p, &args.base_path).to_string()),
-                line: s.line,
-                column: s.column,
-                inlined: i + 1 < n,
-            })
-            .collect(),
+        source: stripped_source(r, args),
         note: r.note.as_ref().map(note_text),
         code: code.filter(|_| !args.no_code).map(|c| JsonCode {
             bytes: hex(&c.bytes),
@@ -270,17 +246,21 @@ fn json_frame(
     }
 }
 
-fn write_resolution(out: &mut impl Write, r: &Resolution, args: &DebugArgs) -> std::io::Result<()> {
-    let n = r.frames.len();
-    for (i, s) in r.frames.iter().enumerate() {
-        let file = s
+/// The resolution's source lines with `--base-path` stripped.
+fn stripped_source(r: &Resolution, args: &DebugArgs) -> Vec<SourceLine> {
+    let mut v = source_lines(r);
+    for s in &mut v {
+        s.file = s
             .file
             .as_deref()
-            .map_or("??", |p| strip(p, &args.base_path));
-        let line = s.line.map_or("?".to_string(), |l| l.to_string());
-        let func = s.function.as_deref().unwrap_or("??");
-        let inl = if i + 1 < n { " (inlined)" } else { "" };
-        writeln!(out, "        {func} at {file}:{line}{inl}")?;
+            .map(|p| strip(p, &args.base_path).to_string());
+    }
+    v
+}
+
+fn write_resolution(out: &mut impl Write, r: &Resolution, args: &DebugArgs) -> std::io::Result<()> {
+    for s in stripped_source(r, args) {
+        writeln!(out, "        {s}")?;
     }
     if let Some(note) = &r.note {
         if !matches!(note, Note::UserSpace) {
