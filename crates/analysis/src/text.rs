@@ -282,11 +282,7 @@ fn write_timeline(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         if tl.finished {
             writeln!(out, "  result: the panic path ran every step")?;
         } else if let Some(st) = &tl.stopped {
-            let step = format!(
-                "step {} {}",
-                st.index.map_or(0, |i| u32::from(i) + 1),
-                st.step
-            );
+            let step = st.step_label();
             if st.expected {
                 writeln!(
                     out,

@@ -131,6 +131,17 @@ pub struct Stopped {
     pub expected: bool,
 }
 
+impl Stopped {
+    /// `step 7 pre-reboot list`: the step as the plan numbers it (from 1).
+    pub fn step_label(&self) -> String {
+        format!(
+            "step {} {}",
+            self.index.map_or(0, |i| u32::from(i) + 1),
+            self.step
+        )
+    }
+}
+
 /// The start of the panic path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Start {

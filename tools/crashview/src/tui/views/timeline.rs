@@ -66,11 +66,7 @@ impl TimelineView<'_> {
         Some(if tl.finished {
             Line::styled("result: the panic path ran every step", th.good())
         } else if let Some(st) = &tl.stopped {
-            let step = format!(
-                "step {} {}",
-                st.index.map_or(0, |i| u32::from(i) + 1),
-                st.step
-            );
+            let step = st.step_label();
             if st.expected {
                 Line::styled(
                     format!("result: stopped in {step}: the crash kernel took over (expected)"),
