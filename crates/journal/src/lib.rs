@@ -4,26 +4,42 @@
 //!
 //! One definition for both sides: the kernel-side recorder writes it
 //! ([`JournalWriter`], no allocation, no locks, bounded work per entry) and the
-//! host reader parses it ([`read`]). Layout of the journal zone:
+//! host reader parses it ([`read`]). Layout of a version 2 journal zone (the
+//! writer's format):
 //!
 //! ```text
-//! | header: 64 bytes | entry 0: 64 bytes | entry 1 | … | entry capacity-1 |
+//! | header: 64 | RS parity: 16 | slot 0: entry 64 + RS parity 16 | slot 1 | … | slot capacity-1 |
 //! ```
 //!
-//! Crash consistency: an entry is written body first and its CRC last, so a
-//! write cut at any byte leaves either the old bytes (blank, or an entry of
-//! an earlier generation: the end of this journal) or an entry whose CRC does
-//! not match (the *torn* entry, reported as such). The header's `generation`
-//! changes every time the journal is armed, so entries left by an earlier
-//! boot never pass for new ones.
+//! Version 1 (still read, never written) has no parity: a 64-byte header and
+//! 64-byte entries.
+//!
+//! **Crash consistency.** An entry is written body first (bytes 4..64), then
+//! its Reed–Solomon parity, then its CRC (bytes 0..4), with a barrier between
+//! the phases. A write cut at any byte leaves the slot's old bytes (blank, or
+//! an entry of an earlier generation: the end of this journal) or a slot that
+//! does not check: the *torn* entry. The header's `generation` changes every
+//! time the journal is armed, so entries left by an earlier boot never pass
+//! for new ones.
+//!
+//! **Surviving corruption.** Persistent RAM loses bits across a reset. Every
+//! slot and the header carry 16 bytes of Reed–Solomon parity (the codec the
+//! ramoops zones use, [`crashview_ramoops::rs`]), which corrects up to 8
+//! damaged bytes per 80-byte slot. A slot that cannot be repaired is
+//! *corrupt*, not torn: a torn entry can only be the last one written, so the
+//! reader finds the last valid entry `L` first, reports unreadable slots
+//! before it as corrupt (skipped, every later entry still read), and judges
+//! only slot `L + 1` as the possible torn write. See [`read`] for the rules.
 //!
 //! ```
-//! use crashview_journal::{JournalWriter, Entry, EntryKind, read, HEADER_LEN, ENTRY_LEN};
-//! let mut zone = [0u8; HEADER_LEN + 4 * ENTRY_LEN];
+//! use crashview_journal::{JournalWriter, Entry, EntryKind, read, zone_len};
+//! let mut zone = [0u8; zone_len(4)];
 //! let mut w = JournalWriter::arm(&mut zone, 7).unwrap();
 //! w.append(&Entry::new(EntryKind::PanicStart, 0, 0, 1_000).with_name(b"sysrq")).unwrap();
+//! zone[100] ^= 0x40; // a flipped bit in persistent RAM
 //! let j = read(&zone).unwrap();
 //! assert_eq!(j.entries().count(), 1);
+//! assert_eq!(j.corrected_bytes(), 1);
 //! ```
 #![no_std]
 #![deny(missing_docs)]
@@ -32,21 +48,37 @@
     deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+use crashview_ramoops::rs::{Codec, Decoded};
+
 mod crc;
 pub use crc::crc32;
 
-/// "CVJOURN1": journal zone magic.
+/// "CVJOURN1": journal zone magic (both versions).
 pub const MAGIC: [u8; 8] = *b"CVJOURN1";
-/// Format version in the header.
-pub const VERSION: u32 = 1;
-/// Bytes of the header.
+/// Format version the writer writes.
+pub const VERSION: u32 = 2;
+/// The first format version: no parity (still read).
+pub const VERSION_1: u32 = 1;
+/// Bytes of the header (without its parity).
 pub const HEADER_LEN: usize = 64;
-/// Bytes per entry.
+/// Bytes per entry (without its parity).
 pub const ENTRY_LEN: usize = 64;
+/// Reed–Solomon parity bytes after the header and after each entry (version 2).
+pub const PARITY_LEN: usize = 16;
+/// Bytes of one version 2 entry slot: the entry and its parity.
+pub const SLOT_LEN: usize = ENTRY_LEN + PARITY_LEN;
+/// Bytes of the version 2 header area: the header and its parity; the first
+/// slot starts here.
+pub const HEADER_AREA_LEN: usize = HEADER_LEN + PARITY_LEN;
 /// Bytes of an entry's name field.
 pub const NAME_LEN: usize = 32;
 /// Most entries a journal may declare; bounds every reader loop.
 pub const MAX_ENTRIES: u32 = 1 << 16;
+
+/// Bytes of a version 2 zone with `entries` slots.
+pub const fn zone_len(entries: usize) -> usize {
+    HEADER_AREA_LEN + entries * SLOT_LEN
+}
 
 /// Errors of the journal format. Offsets are from the zone start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +91,8 @@ pub enum Error {
     },
     /// No journal magic at the start of the zone.
     BadMagic,
-    /// The header's checksum does not match: the header is damaged.
+    /// The header's checksum does not match and its parity could not repair
+    /// it (nor could it be rebuilt from the entries): the header is damaged.
     BadHeaderCrc {
         /// CRC stored.
         stored: u32,
@@ -100,9 +133,10 @@ pub type Result<T> = core::result::Result<T, Error>;
 pub enum EntryKind {
     /// The panic path started; `arg` = reason code, name = first bytes of the message.
     PanicStart = 1,
-    /// One step of the plan, in plan order; `step` = index, `arg` = [`StepKind`] code.
+    /// One step of the plan, in plan order; `step` = index, `arg` = [`StepKind`]
+    /// code (low 8 bits) and [`Performer`] (bits 8..16).
     PlanStep = 2,
-    /// A step begins.
+    /// A step begins; `arg` as for [`PlanStep`](EntryKind::PlanStep).
     StepBegin = 3,
     /// A step ended; `arg` = [`Outcome`] code.
     StepEnd = 4,
@@ -143,6 +177,20 @@ impl EntryKind {
             _ => return None,
         })
     }
+
+    /// Entries about one step of the plan, whose `step` field is meaningful.
+    fn is_step_scoped(self) -> bool {
+        matches!(
+            self,
+            EntryKind::StepBegin
+                | EntryKind::StepEnd
+                | EntryKind::CallBegin
+                | EntryKind::CallEnd
+                | EntryKind::CorruptEntry
+                | EntryKind::NestedPanic
+                | EntryKind::DumpWritten
+        )
+    }
 }
 
 /// The steps a panic plan can hold (kernel/panic.c's stages, as split by the
@@ -172,6 +220,8 @@ pub enum StepKind {
     PostReboot = 10,
     /// Restart (or halt when `panic_timeout` is 0).
     Reboot = 11,
+    /// The legacy `panic_notifier_list`, walked as one step.
+    NotifierChain = 12,
 }
 
 impl StepKind {
@@ -189,6 +239,7 @@ impl StepKind {
             9 => StepKind::Delay,
             10 => StepKind::PostReboot,
             11 => StepKind::Reboot,
+            12 => StepKind::NotifierChain,
             _ => return None,
         })
     }
@@ -207,6 +258,29 @@ impl StepKind {
             StepKind::Delay => "delay",
             StepKind::PostReboot => "post-reboot list",
             StepKind::Reboot => "reboot",
+            StepKind::NotifierChain => "panic notifier chain",
+        }
+    }
+}
+
+/// Who performs a step (bits 8..16 of a `PlanStep` or `StepBegin` entry's `arg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum Performer {
+    /// The recorder ran it (code 0, also what every version 1 entry says).
+    #[default]
+    Recorder = 0,
+    /// The kernel's own `panic()` does it; the recorder only observes.
+    Kernel = 1,
+}
+
+impl Performer {
+    /// Decodes the performer code.
+    pub fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(Performer::Recorder),
+            1 => Some(Performer::Kernel),
+            _ => None,
         }
     }
 }
@@ -302,6 +376,12 @@ impl Entry {
         self
     }
 
+    /// Sets the argument of a `PlanStep` or `StepBegin` entry: the step kind
+    /// in the low 8 bits and who performs it in bits 8..16.
+    pub fn with_step(self, kind: StepKind, performer: Performer) -> Self {
+        self.with_arg(step_arg(kind, performer))
+    }
+
     /// Sets the name (truncated to 32 bytes).
     pub fn with_name(mut self, name: &[u8]) -> Self {
         let n = name.len().min(NAME_LEN);
@@ -318,9 +398,15 @@ impl Entry {
         self.name.get(..end).unwrap_or(&[])
     }
 
-    /// The step kind, for plan entries.
+    /// The step kind, for plan and step-begin entries (the low 8 bits of `arg`).
     pub fn step_kind(&self) -> Option<StepKind> {
-        u8::try_from(self.arg).ok().and_then(StepKind::from_u8)
+        StepKind::from_u8((self.arg & 0xff) as u8)
+    }
+
+    /// Who performs the step, for plan and step-begin entries (bits 8..16 of
+    /// `arg`); codes other than [`Performer::Kernel`]'s read as the recorder.
+    pub fn performer(&self) -> Performer {
+        Performer::from_u8(((self.arg >> 8) & 0xff) as u8).unwrap_or_default()
     }
 
     /// The outcome, for step-end entries.
@@ -341,6 +427,26 @@ impl Entry {
         put(&mut b, 0, &crc.to_le_bytes());
         b
     }
+
+    /// Decodes an entry's 64 bytes (no checks beyond the kind byte).
+    fn decode(s: &[u8]) -> Option<Entry> {
+        let mut name = [0u8; NAME_LEN];
+        name.copy_from_slice(s.get(32..64)?);
+        Some(Entry {
+            kind: EntryKind::from_u8(*s.get(12)?)?,
+            step: *s.get(13)?,
+            cpu: u16::from_le_bytes([*s.get(14)?, *s.get(15)?]),
+            time_ns: u64_at(s, 16),
+            arg: u64_at(s, 24),
+            name,
+            seq: u32_at(s, 8),
+        })
+    }
+}
+
+/// The `arg` of a `PlanStep` or `StepBegin` entry.
+pub fn step_arg(kind: StepKind, performer: Performer) -> u64 {
+    u64::from(kind as u8) | (u64::from(performer as u8) << 8)
 }
 
 fn put(dst: &mut [u8], at: usize, src: &[u8]) {
@@ -365,11 +471,53 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
+/// The Reed–Solomon codec of version 2 (16 parity bytes, ramoops' field).
+fn codec() -> Result<Codec> {
+    Codec::new(PARITY_LEN).map_err(|_| Error::BadHeader("parity codec"))
+}
+
+/// Where the slots of one format version sit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    version: u32,
+}
+
+impl Layout {
+    const V1: Layout = Layout { version: VERSION_1 };
+    const V2: Layout = Layout { version: VERSION };
+
+    fn base(self) -> usize {
+        if self.version == VERSION_1 {
+            HEADER_LEN
+        } else {
+            HEADER_AREA_LEN
+        }
+    }
+
+    fn stride(self) -> usize {
+        if self.version == VERSION_1 {
+            ENTRY_LEN
+        } else {
+            SLOT_LEN
+        }
+    }
+
+    fn offset(self, index: u32) -> usize {
+        self.base() + index as usize * self.stride()
+    }
+
+    fn capacity_for(self, len: usize) -> u32 {
+        (len.saturating_sub(self.base()) / self.stride()).min(MAX_ENTRIES as usize) as u32
+    }
+}
+
 /// The journal header.
 ///
 /// ```text
 /// 0 magic [u8; 8]   8 version u32   12 generation u32   16 entry_len u32
-/// 20 capacity u32   24 boot_time_ns u64   32 reserved [u8; 28]   60 crc u32 (over 0..60)
+/// 20 capacity u32   24 armed_ns u64   32 parity_len u32 (version 2; 0 in version 1)
+/// 36 reserved [u8; 24]   60 crc u32 (over 0..60)
+/// 64 version 2: Reed–Solomon parity [u8; 16] over bytes 0..64
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -381,6 +529,28 @@ pub struct Header {
     pub armed_ns: u64,
 }
 
+/// A header as read: which version, and what it took to read it.
+#[derive(Debug, Clone, Copy)]
+struct ParsedHeader {
+    header: Header,
+    layout: Layout,
+    /// Bytes the parity corrected.
+    corrected: u32,
+}
+
+/// Bytes by which the first 8 bytes of `z` differ from [`MAGIC`]: a magic
+/// with a few damaged bytes is worth one parity decode.
+fn magic_distance(z: &[u8]) -> usize {
+    match z.get(..8) {
+        Some(m) => m.iter().zip(MAGIC.iter()).filter(|(a, b)| a != b).count(),
+        None => usize::MAX,
+    }
+}
+
+/// Most bytes of the magic that may be damaged for the header parity to be
+/// tried (half of it must be intact).
+const MAGIC_SLACK: usize = 4;
+
 impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
@@ -390,51 +560,165 @@ impl Header {
         put(&mut b, 16, &(ENTRY_LEN as u32).to_le_bytes());
         put(&mut b, 20, &self.capacity.to_le_bytes());
         put(&mut b, 24, &self.armed_ns.to_le_bytes());
+        put(&mut b, 32, &(PARITY_LEN as u32).to_le_bytes());
         let crc = crc32(b.get(..60).unwrap_or(&[]));
         put(&mut b, 60, &crc.to_le_bytes());
         b
     }
 
-    /// Parses and checks a header at the start of `zone`.
+    /// Parses and checks a header (version 1 or 2) at the start of `zone`;
+    /// a version 2 header is repaired with its parity when its CRC fails.
+    /// (A header beyond repair may still be rebuilt from the entries: [`read`]
+    /// does that.)
     pub fn parse(zone: &[u8]) -> Result<Header> {
-        let h = zone
-            .get(..HEADER_LEN)
-            .ok_or(Error::TooSmall { len: zone.len() })?;
-        if h.get(..8) != Some(&MAGIC[..]) {
-            return Err(Error::BadMagic);
-        }
-        let stored = u32_at(h, 60);
-        let computed = crc32(h.get(..60).unwrap_or(&[]));
-        if stored != computed {
-            return Err(Error::BadHeaderCrc { stored, computed });
-        }
-        if u32_at(h, 8) != VERSION {
-            return Err(Error::BadHeader("unknown version"));
-        }
-        if u32_at(h, 16) != ENTRY_LEN as u32 {
-            return Err(Error::BadHeader("unexpected entry size"));
-        }
-        let capacity = u32_at(h, 20);
-        if capacity == 0 || capacity > MAX_ENTRIES {
-            return Err(Error::BadHeader("capacity out of range"));
-        }
-        Ok(Header {
+        parse_header(zone).map(|p| p.header)
+    }
+}
+
+/// Checks the fields of a header whose CRC matched.
+fn check_fields(h: &[u8], corrected: u32) -> Result<ParsedHeader> {
+    let layout = match u32_at(h, 8) {
+        VERSION_1 => Layout::V1,
+        VERSION => Layout::V2,
+        _ => return Err(Error::BadHeader("unknown version")),
+    };
+    if u32_at(h, 16) != ENTRY_LEN as u32 {
+        return Err(Error::BadHeader("unexpected entry size"));
+    }
+    if layout == Layout::V2 && u32_at(h, 32) != PARITY_LEN as u32 {
+        return Err(Error::BadHeader("unexpected parity size"));
+    }
+    let capacity = u32_at(h, 20);
+    if capacity == 0 || capacity > MAX_ENTRIES {
+        return Err(Error::BadHeader("capacity out of range"));
+    }
+    Ok(ParsedHeader {
+        header: Header {
             generation: u32_at(h, 12),
             capacity,
             armed_ns: u64_at(h, 24),
-        })
+        },
+        layout,
+        corrected,
+    })
+}
+
+fn parse_header(zone: &[u8]) -> Result<ParsedHeader> {
+    let h = zone
+        .get(..HEADER_LEN)
+        .ok_or(Error::TooSmall { len: zone.len() })?;
+    let stored = u32_at(h, 60);
+    let computed = crc32(h.get(..60).unwrap_or(&[]));
+    let exact_magic = h.get(..8) == Some(&MAGIC[..]);
+    if exact_magic && stored == computed {
+        return check_fields(h, 0);
+    }
+    // Version 2: repair a copy with the parity, then check it as written.
+    if magic_distance(h) <= MAGIC_SLACK {
+        if let (Some(par), Ok(rs)) = (zone.get(HEADER_LEN..HEADER_AREA_LEN), codec()) {
+            let mut fixed = [0u8; HEADER_LEN];
+            fixed.copy_from_slice(h);
+            if let Ok(Decoded::Corrected(n)) = rs.decode(&mut fixed, par) {
+                if fixed.get(..8) == Some(&MAGIC[..])
+                    && u32_at(&fixed, 60) == crc32(fixed.get(..60).unwrap_or(&[]))
+                    && u32_at(&fixed, 8) == VERSION
+                {
+                    return check_fields(&fixed, n as u32);
+                }
+            }
+        }
+    }
+    if !exact_magic {
+        return Err(Error::BadMagic);
+    }
+    Err(Error::BadHeaderCrc { stored, computed })
+}
+
+/// Rebuilds a version 2 header that neither its CRC nor its parity could
+/// save, from the entries: capacity from the zone length, generation from
+/// the entries that check (after correction) and sit in their own slot. The
+/// generation the damaged header still names is preferred when entries bear
+/// it; otherwise the one of the lowest such slot, because the current
+/// generation is written from slot 0 and an earlier one only survives after
+/// it. `None` when no entry checks.
+fn recover_header(zone: &[u8]) -> Option<ParsedHeader> {
+    let layout = Layout::V2;
+    let rs = codec().ok()?;
+    let capacity = layout.capacity_for(zone.len());
+    let named = u32_at(zone, 12);
+    let mut first: Option<u32> = None;
+    let mut named_seen = false;
+    for i in 0..capacity {
+        let Some(e) = checked_entry(zone, layout, &rs, i) else {
+            continue;
+        };
+        let generation = u32_at(&e, 4);
+        if u32_at(&e, 8) != i || EntryKind::from_u8(e.get(12).copied().unwrap_or(0)).is_none() {
+            continue;
+        }
+        first.get_or_insert(generation);
+        if generation == named {
+            named_seen = true;
+            break;
+        }
+    }
+    let generation = if named_seen { named } else { first? };
+    Some(ParsedHeader {
+        header: Header {
+            generation,
+            capacity,
+            armed_ns: 0,
+        },
+        layout,
+        corrected: 0,
+    })
+}
+
+/// The 64 bytes of slot `i` when their CRC checks, repaired with the parity
+/// if needed; of any generation.
+fn checked_entry(zone: &[u8], layout: Layout, rs: &Codec, i: u32) -> Option<[u8; ENTRY_LEN]> {
+    let at = layout.offset(i);
+    let mut e = [0u8; ENTRY_LEN];
+    e.copy_from_slice(zone.get(at..at + ENTRY_LEN)?);
+    if crc_ok(&e) {
+        return Some(e);
+    }
+    if e.iter().all(|&b| b == 0) {
+        return None;
+    }
+    let par = zone.get(at + ENTRY_LEN..at + SLOT_LEN)?;
+    match rs.decode(&mut e, par) {
+        Ok(Decoded::Corrected(_)) if crc_ok(&e) => Some(e),
+        _ => None,
+    }
+}
+
+fn crc_ok(e: &[u8]) -> bool {
+    u32_at(e, 0) == crc32(e.get(4..ENTRY_LEN).unwrap_or(&[]))
+}
+
+/// The header of `zone`: as stored, repaired by its parity, or rebuilt from
+/// the entries (version 2, magic intact). The flag says it was rebuilt.
+fn header_of(zone: &[u8]) -> Result<(ParsedHeader, bool)> {
+    match parse_header(zone) {
+        Ok(p) => Ok((p, false)),
+        Err(e @ Error::BadHeaderCrc { .. }) => recover_header(zone).map(|p| (p, true)).ok_or(e),
+        Err(e) => Err(e),
     }
 }
 
 /// Finds a journal zone inside a larger image (a whole reserved region, where
 /// the panic recorder puts the journal after the ramoops zones): the last
-/// 2-aligned offset holding a valid header. Bounded by the image length.
+/// 2-aligned offset holding a readable header: valid, repaired by its parity
+/// (up to half the magic may be damaged), or rebuilt from intact entries
+/// behind an intact magic. Bounded by the image length; the parity and the
+/// entries are only decoded where the magic (nearly) matches.
 pub fn locate(bytes: &[u8]) -> Option<usize> {
     let mut found = None;
     let mut off = 0usize;
     while off + HEADER_LEN <= bytes.len() {
         if let Some(z) = bytes.get(off..) {
-            if z.starts_with(&MAGIC) && Header::parse(z).is_ok() {
+            if magic_distance(z) <= MAGIC_SLACK && header_of(z).is_ok() {
                 found = Some(off);
             }
         }
@@ -443,23 +727,25 @@ pub fn locate(bytes: &[u8]) -> Option<usize> {
     found
 }
 
-/// Entry slots that fit a zone of `len` bytes.
+/// Entry slots that fit a (version 2) zone of `len` bytes.
 pub fn capacity_for(len: usize) -> u32 {
-    (len.saturating_sub(HEADER_LEN) / ENTRY_LEN).min(MAX_ENTRIES as usize) as u32
+    Layout::V2.capacity_for(len)
 }
 
-/// Appends entries to a journal zone. Holds the zone exclusively; the
-/// recorder's single-CPU claim is what makes that true at panic time.
+/// Appends entries to a journal zone (always version 2). Holds the zone
+/// exclusively; the recorder's single-CPU claim is what makes that true at
+/// panic time.
 #[derive(Debug)]
 pub struct JournalWriter<'a> {
     zone: &'a mut [u8],
     header: Header,
     next: u32,
+    codec: Codec,
 }
 
 impl<'a> JournalWriter<'a> {
-    /// Arms a journal in `zone` with a new `generation`: writes the header;
-    /// old entries stay but no longer count.
+    /// Arms a journal in `zone` with a new `generation`: writes the header
+    /// and its parity; old entries stay but no longer count.
     pub fn arm(zone: &'a mut [u8], generation: u32) -> Result<Self> {
         Self::arm_at(zone, generation, 0)
     }
@@ -470,16 +756,24 @@ impl<'a> JournalWriter<'a> {
         if capacity == 0 {
             return Err(Error::TooSmall { len: zone.len() });
         }
+        let codec = codec()?;
         let header = Header {
             generation,
             capacity,
             armed_ns,
         };
-        put(zone, 0, &header.encode());
+        let bytes = header.encode();
+        let mut parity = [0u8; PARITY_LEN];
+        codec
+            .encode(&bytes, &mut parity)
+            .map_err(|_| Error::BadHeader("parity codec"))?;
+        put(zone, 0, &bytes);
+        put(zone, HEADER_LEN, &parity);
         Ok(JournalWriter {
             zone,
             header,
             next: 0,
+            codec,
         })
     }
 
@@ -490,18 +784,29 @@ impl<'a> JournalWriter<'a> {
         if capacity_for(zone.len()) < header.capacity {
             return Err(Error::TooSmall { len: zone.len() });
         }
-        Ok(JournalWriter { zone, header, next })
+        let codec = codec()?;
+        Ok(JournalWriter {
+            zone,
+            header,
+            next,
+            codec,
+        })
     }
 
-    /// Re-opens an armed journal (same generation) and continues after its
-    /// last complete entry, e.g. after a nested panic re-entered the recorder.
+    /// Re-opens an armed version 2 journal (same generation) and continues
+    /// after its last complete entry, e.g. after a nested panic re-entered
+    /// the recorder. A torn last entry is overwritten.
     pub fn resume(zone: &'a mut [u8]) -> Result<Self> {
-        let header = Header::parse(zone)?;
-        let next = {
+        let (next, header) = {
             let j = read(zone)?;
-            j.entries().count() as u32
+            if j.version() != VERSION || j.header_recovered() {
+                return Err(Error::BadHeader(
+                    "only an intact version 2 journal can be resumed",
+                ));
+            }
+            (j.end, j.header)
         };
-        Ok(JournalWriter { zone, header, next })
+        Self::open_at(zone, header, next)
     }
 
     /// The header written at arming.
@@ -519,29 +824,47 @@ impl<'a> JournalWriter<'a> {
         self.next == 0
     }
 
-    /// Appends `e` (its `seq` is set here): body first, CRC last. x86 and
-    /// arm64 keep stores to normal memory in program order for a later reader
-    /// on the same CPU or after a warm reset; the compiler fence keeps the
-    /// compiler from moving the CRC store before the body.
+    /// [`append_with`](Self::append_with) with a compiler fence as the
+    /// barrier: enough where the zone is normal cached memory (x86 and arm64
+    /// keep stores to it in program order for a later reader on the same CPU
+    /// or after a warm reset), not where it is mapped write-combined.
     pub fn append(&mut self, e: &Entry) -> Result<u32> {
+        self.append_with(e, || {
+            core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst)
+        })
+    }
+
+    /// Appends `e` (its `seq` is set here) in three phases: the body (bytes
+    /// 4..64), the Reed–Solomon parity over all 64 bytes (CRC included),
+    /// then the CRC, calling `barrier` after each. The kernel passes `wmb()`:
+    /// on a write-combined mapping only a real barrier keeps the CRC from
+    /// reaching memory before the body. Bounded work: one CRC and one parity
+    /// computation over 64 bytes.
+    pub fn append_with(&mut self, e: &Entry, mut barrier: impl FnMut()) -> Result<u32> {
+        let full = Error::Full {
+            capacity: self.header.capacity,
+        };
         if self.next >= self.header.capacity {
-            return Err(Error::Full {
-                capacity: self.header.capacity,
-            });
+            return Err(full);
         }
         let seq = self.next;
         let bytes = Entry { seq, ..*e }.encode(self.header.generation);
-        let at = HEADER_LEN + seq as usize * ENTRY_LEN;
-        let slot = self.zone.get_mut(at..at + ENTRY_LEN).ok_or(Error::Full {
-            capacity: self.header.capacity,
-        })?;
-        let (crc, body) = slot.split_at_mut(4);
+        let mut parity = [0u8; PARITY_LEN];
+        self.codec
+            .encode(&bytes, &mut parity)
+            .map_err(|_| Error::BadHeader("parity codec"))?;
+        let at = Layout::V2.offset(seq);
+        let slot = self.zone.get_mut(at..at + SLOT_LEN).ok_or(full)?;
+        let (entry, par) = slot.split_at_mut(ENTRY_LEN);
+        let (crc, body) = entry.split_at_mut(4);
         body.copy_from_slice(bytes.get(4..).unwrap_or(&[0; ENTRY_LEN - 4]));
-        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+        barrier();
+        par.copy_from_slice(&parity);
+        barrier();
         for (dst, &src) in crc.iter_mut().zip(bytes.iter()) {
             volatile_store(dst, src);
         }
-        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+        barrier();
         self.next += 1;
         Ok(seq)
     }
@@ -577,11 +900,12 @@ pub struct Progress {
 /// How the journal ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tail {
-    /// The next slot is blank or from an earlier generation: a clean end.
+    /// The slot after the last entry is blank or from an earlier generation
+    /// (possibly after repair): a clean end.
     Clean,
     /// Every slot is used.
     Full,
-    /// The next slot holds a partly written entry (CRC mismatch): the write
+    /// The slot after the last entry holds a partly written entry: the write
     /// was cut, here, at `offset`.
     Torn {
         /// Index of the torn slot.
@@ -591,91 +915,287 @@ pub enum Tail {
     },
 }
 
+/// A slot that could not be read: skipped, and the entries after it still read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorruptSlot {
+    /// Slot index (the `seq` its entry would have had).
+    pub index: u32,
+    /// Zone offset of the slot.
+    pub offset: usize,
+}
+
+/// What one slot holds, as the reader judges it.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// An entry of this generation in its own slot, repaired by this many bytes.
+    Valid(Entry, u32),
+    /// All zero, parity too.
+    Blank,
+    /// Its CRC checks but it is not this generation's entry for this slot.
+    Stale,
+    /// Repaired to blank or to a stale entry; `written` when the repaired
+    /// bytes are the start of this slot's entry (a write cut early in the body).
+    Repaired { written: bool },
+    /// Beyond repair; `written` when it starts with this generation (a write
+    /// cut later in the body or in the parity).
+    Bad { written: bool },
+}
+
+/// Judges slot `i` of `zone`.
+fn examine(zone: &[u8], layout: Layout, rs: &Codec, generation: u32, i: u32) -> Slot {
+    let at = layout.offset(i);
+    let Some(raw) = zone.get(at..at + ENTRY_LEN) else {
+        return Slot::Bad { written: false };
+    };
+    let ours =
+        |e: &[u8]| u32_at(e, 4) == generation && u32_at(e, 8) == i && Entry::decode(e).is_some();
+    if crc_ok(raw) {
+        return match Entry::decode(raw) {
+            Some(e) if ours(raw) => Slot::Valid(e, 0),
+            _ => Slot::Stale,
+        };
+    }
+    let parity = if layout == Layout::V2 {
+        zone.get(at + ENTRY_LEN..at + SLOT_LEN)
+    } else {
+        None
+    };
+    let blank = |s: &[u8]| s.iter().all(|&b| b == 0);
+    if blank(raw) && parity.is_none_or(blank) {
+        return Slot::Blank;
+    }
+    // What the slot's entry starts with when this generation writes it.
+    let mut expect = [0u8; 8];
+    put(&mut expect, 0, &generation.to_le_bytes());
+    put(&mut expect, 4, &i.to_le_bytes());
+    let Some(par) = parity else {
+        // Version 1: no parity, so any other content is the cut write.
+        return Slot::Bad { written: true };
+    };
+    let mut fixed = [0u8; ENTRY_LEN];
+    fixed.copy_from_slice(raw);
+    match rs.decode(&mut fixed, par) {
+        Ok(Decoded::Corrected(n)) if crc_ok(&fixed) && ours(&fixed) => {
+            match Entry::decode(&fixed) {
+                Some(e) => Slot::Valid(e, n as u32),
+                None => Slot::Bad { written: false },
+            }
+        }
+        Ok(Decoded::Corrected(_) | Decoded::Clean) if crc_ok(&fixed) || blank(&fixed) => {
+            // Repaired to old content. A write cut after k body bytes differs
+            // from it in bytes 4..4+k only, those being this entry's start; a
+            // single changed byte is what one flipped bit also gives, and is
+            // read as the flip.
+            let mut changed = 0usize;
+            let mut last = 0usize;
+            let mut below_body = false;
+            for (p, (a, b)) in raw.iter().zip(fixed.iter()).enumerate() {
+                if a != b {
+                    changed += 1;
+                    last = p;
+                    below_body |= p < 4;
+                }
+            }
+            let upto = (last + 1).clamp(4, 12);
+            let prefix = raw.get(4..upto) == expect.get(..upto - 4);
+            Slot::Repaired {
+                written: changed >= 2 && !below_body && prefix,
+            }
+        }
+        _ => Slot::Bad {
+            written: raw.get(4..8) == expect.get(..4),
+        },
+    }
+}
+
 /// A parsed journal: the header and the complete entries of its generation.
 #[derive(Debug, Clone, Copy)]
 pub struct Journal<'a> {
-    /// The header.
+    /// The header (rebuilt when [`header_recovered`](Self::header_recovered)).
     pub header: Header,
     zone: &'a [u8],
+    layout: Layout,
+    codec: Codec,
+    /// Slots up to and including the last valid entry.
+    end: u32,
     count: u32,
+    corrected: u32,
+    corrupt: u32,
+    /// The slot after the last entry is unreadable (and not a cut write).
+    damaged_after: bool,
+    header_recovered: bool,
     /// How it ends.
     pub tail: Tail,
 }
 
-/// Reads the journal in `zone`: the complete entries of the current
-/// generation, in order, and how the sequence ends.
+/// Reads the journal in `zone` (version 1 or 2): the valid entries of the
+/// current generation, in order, and how the sequence ends.
+///
+/// A slot is valid when its CRC checks, it bears the header's generation, its
+/// `seq` is its index and its kind is known; otherwise (version 2) a copy is
+/// repaired with the slot's parity and checked again. Let `L` be the last
+/// valid slot:
+/// * an invalid slot before `L` (damaged, blank, another generation's) is
+///   *corrupt*: reported ([`corrupt_slots`](Journal::corrupt_slots)) and skipped;
+/// * slot `L + 1` decides the [`Tail`]: `Full` when there is none; `Clean`
+///   when it is blank or holds an entry of another generation (after repair,
+///   if needed); `Torn` when it holds the start of this slot's entry, i.e. the
+///   write was cut there. A slot beyond repair that does not start like this
+///   generation's entry is reported corrupt and the tail is `Clean`.
+///
+/// A write cut after the whole body and nearly all the parity (at most 8 of
+/// the 20 CRC and parity bytes missing) is repaired by the parity: the entry
+/// was completely written, and it is read as a complete entry. A cut after
+/// the first body byte changes one byte, which a flipped bit also does; it
+/// is read as the flip (`Clean`: nothing of the entry is there to read).
+///
+/// The header is repaired by its parity when its CRC fails; beyond repair
+/// (magic intact) it is rebuilt from the entries
+/// ([`header_recovered`](Journal::header_recovered)).
 pub fn read(zone: &[u8]) -> Result<Journal<'_>> {
-    let header = Header::parse(zone)?;
-    let slots = header.capacity.min(capacity_for(zone.len()));
+    let (parsed, header_recovered) = header_of(zone)?;
+    let header = parsed.header;
+    let layout = parsed.layout;
+    let codec = codec()?;
+    let slots = header.capacity.min(layout.capacity_for(zone.len()));
+    let mut end = 0u32;
     let mut count = 0u32;
-    let mut tail = if slots == header.capacity {
-        Tail::Full
-    } else {
-        Tail::Clean
-    };
-    while count < slots {
-        let at = HEADER_LEN + count as usize * ENTRY_LEN;
-        let Some(slot) = zone.get(at..at + ENTRY_LEN) else {
-            break;
-        };
-        let crc_ok = u32_at(slot, 0) == crc32(slot.get(4..).unwrap_or(&[]));
-        let gen_ok = u32_at(slot, 4) == header.generation;
-        let seq_ok = u32_at(slot, 8) == count;
-        let kind_ok = slot.get(12).copied().and_then(EntryKind::from_u8).is_some();
-        if crc_ok && gen_ok && seq_ok && kind_ok {
-            count += 1;
-            continue;
-        }
-        let blank = slot.iter().all(|&b| b == 0);
-        tail = if blank || (crc_ok && !gen_ok) {
-            Tail::Clean
-        } else {
-            Tail::Torn {
-                index: count,
-                offset: at,
+    let mut corrected = parsed.corrected;
+    let mut corrupt = 0u32;
+    let mut pending = 0u32;
+    let mut after: Option<Slot> = None;
+    for i in 0..slots {
+        match examine(zone, layout, &codec, header.generation, i) {
+            Slot::Valid(_, n) => {
+                count += 1;
+                corrected = corrected.saturating_add(n);
+                corrupt += pending;
+                pending = 0;
+                end = i + 1;
+                after = None;
             }
-        };
-        break;
+            s => {
+                pending += 1;
+                if i == end {
+                    after = Some(s);
+                }
+            }
+        }
     }
+    let offset = layout.offset(end);
+    let mut damaged_after = false;
+    let tail = match after {
+        None if slots == header.capacity => Tail::Full,
+        None | Some(Slot::Blank | Slot::Stale | Slot::Valid(..)) => Tail::Clean,
+        Some(Slot::Repaired { written } | Slot::Bad { written }) if written => {
+            Tail::Torn { index: end, offset }
+        }
+        Some(Slot::Repaired { .. }) => Tail::Clean,
+        Some(Slot::Bad { .. }) => {
+            damaged_after = true;
+            corrupt += 1;
+            Tail::Clean
+        }
+    };
     Ok(Journal {
         header,
         zone,
+        layout,
+        codec,
+        end,
         count,
+        corrected,
+        corrupt,
+        damaged_after,
+        header_recovered,
         tail,
     })
 }
 
 impl<'a> Journal<'a> {
-    /// The complete entries, in write order.
+    /// The valid entries (repaired where needed), in write order; corrupt
+    /// slots are skipped.
     pub fn entries(&self) -> impl Iterator<Item = Entry> + 'a {
-        let zone = self.zone;
-        (0..self.count).filter_map(move |i| {
-            let at = HEADER_LEN + i as usize * ENTRY_LEN;
-            let s = zone.get(at..at + ENTRY_LEN)?;
-            let mut name = [0u8; NAME_LEN];
-            name.copy_from_slice(s.get(32..64)?);
-            Some(Entry {
-                kind: EntryKind::from_u8(*s.get(12)?)?,
-                step: *s.get(13)?,
-                cpu: u16::from_le_bytes([*s.get(14)?, *s.get(15)?]),
-                time_ns: u64_at(s, 16),
-                arg: u64_at(s, 24),
-                name,
-                seq: i,
-            })
-        })
+        let (zone, layout, codec, generation) =
+            (self.zone, self.layout, self.codec, self.header.generation);
+        (0..self.end).filter_map(
+            move |i| match examine(zone, layout, &codec, generation, i) {
+                Slot::Valid(e, _) => Some(e),
+                _ => None,
+            },
+        )
     }
 
-    /// Number of complete entries.
+    /// The slots that could not be read, in order: those before the last
+    /// valid entry that are not valid entries, then the slot right after it
+    /// when that is beyond repair without being a cut write.
+    pub fn corrupt_slots(&self) -> impl Iterator<Item = CorruptSlot> + 'a {
+        let (zone, layout, codec, generation) =
+            (self.zone, self.layout, self.codec, self.header.generation);
+        let upto = self.end + u32::from(self.damaged_after);
+        (0..upto).filter_map(
+            move |i| match examine(zone, layout, &codec, generation, i) {
+                Slot::Valid(..) => None,
+                _ => Some(CorruptSlot {
+                    index: i,
+                    offset: layout.offset(i),
+                }),
+            },
+        )
+    }
+
+    /// Number of corrupt slots ([`corrupt_slots`](Self::corrupt_slots)).
+    pub fn corrupt_count(&self) -> u32 {
+        self.corrupt
+    }
+
+    /// Bytes the parity corrected, in the header and the valid entries
+    /// (parity bytes included).
+    pub fn corrected_bytes(&self) -> u32 {
+        self.corrected
+    }
+
+    /// The header was beyond repair and was rebuilt from the entries
+    /// (capacity from the zone length, generation from the entries,
+    /// `armed_ns` unknown: 0).
+    pub fn header_recovered(&self) -> bool {
+        self.header_recovered
+    }
+
+    /// The format version read (1 or 2).
+    pub fn version(&self) -> u32 {
+        self.layout.version
+    }
+
+    /// Zone offset of slot `index`.
+    pub fn slot_offset(&self, index: u32) -> usize {
+        self.layout.offset(index)
+    }
+
+    /// Number of valid entries.
     pub fn len(&self) -> u32 {
         self.count
     }
 
+    /// Slots used: up to and including the last valid entry.
+    pub fn slots_used(&self) -> u32 {
+        self.end
+    }
+
     /// Where the panic path got to: the step (and list entry) begun but
     /// never ended, whether it finished, how often it was re-entered.
+    ///
+    /// Steps run in plan order and never twice, so an entry about a later
+    /// step means every earlier step has ended, even when its end entry was
+    /// lost to a corrupt slot: a lost entry leaves a step open only when it
+    /// really is the last step begun.
     pub fn progress(&self) -> Progress {
         let mut p = Progress::default();
         for e in self.entries() {
+            if e.kind.is_step_scoped() && p.open_step.is_some_and(|s| s.step < e.step) {
+                p.open_step = None;
+                p.open_call = None;
+            }
             match e.kind {
                 EntryKind::PanicStart => p.start = Some(e),
                 EntryKind::PlanStep => p.plan_len = p.plan_len.saturating_add(1),
@@ -684,7 +1204,7 @@ impl<'a> Journal<'a> {
                     p.open_call = None;
                 }
                 EntryKind::StepEnd => {
-                    if p.open_step.is_some_and(|s| s.step == e.step) {
+                    if p.open_step.is_none_or(|s| s.step == e.step) {
                         p.open_step = None;
                         p.open_call = None;
                     }
@@ -693,7 +1213,11 @@ impl<'a> Journal<'a> {
                 EntryKind::CallEnd => p.open_call = None,
                 EntryKind::NestedPanic => p.nested += 1,
                 EntryKind::CorruptEntry => p.corrupt += 1,
-                EntryKind::PanicEnd => p.finished = true,
+                EntryKind::PanicEnd => {
+                    p.finished = true;
+                    p.open_step = None;
+                    p.open_call = None;
+                }
                 EntryKind::OtherCpu => {
                     p.other_cpus = p
                         .other_cpus
@@ -705,7 +1229,7 @@ impl<'a> Journal<'a> {
         p
     }
 
-    /// No complete entries.
+    /// No valid entries.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
