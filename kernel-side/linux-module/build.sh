@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds panic_recorder.ko for a kernel: the Rust recorder as a static
 # object (nightly, -Zbuild-std, kernel code model), then Kbuild links it with
-# the C shim. Output: $OUT/mod/panic_recorder.ko (default target/kmod).
-#   KREL=6.1.0-56-amd64 kernel-side/linux-module/build.sh
+# the C shim; cvpr_client.ko (a test user of the exported list API) is built
+# beside it. Output: $OUT/mod/panic_recorder.ko (default target/kmod), whose
+# path is printed last.
+#   KREL=6.1.0-57-amd64 kernel-side/linux-module/build.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -26,11 +28,12 @@ lib=$CARGO_TARGET_DIR/x86_64-unknown-none/release/libpanic_recorder_kmod.a
 mod=$OUT/mod
 rm -rf "$mod"; mkdir -p "$mod"
 roots=()
-for s in cvpr_attach cvpr_register cvpr_unregister cvpr_panic cvpr_plan_text cvpr_selftest_corrupt; do roots+=(-u "$s"); done
+for s in $(sed -n 's/^pub \(unsafe \)\?extern "C" fn \([a-z_0-9]*\).*/\2/p' "$here/rust/src/lib.rs"); do roots+=(-u "$s"); done
 ld -r "${roots[@]}" --gc-sections "$lib" -o "$mod/rust.o"
 objcopy --remove-section=.llvmbc --remove-section=.llvmcmd "$mod/rust.o" "$mod/panic_recorder_rust.o_shipped"
 rm "$mod/rust.o"
 echo "cmd_$mod/panic_recorder_rust.o := cp $mod/panic_recorder_rust.o_shipped $mod/panic_recorder_rust.o" > "$mod/.panic_recorder_rust.o.cmd"
-cp "$here/Kbuild" "$here/cvpr_shim.c" "$mod/"
+cp "$here/Kbuild" "$here/cvpr_shim.c" "$here/panic_recorder.h" "$mod/"
+cp "$here/client/cvpr_client.c" "$mod/"
 make -s -C "$KDIR" M="$mod" modules >&2
 echo "$mod/panic_recorder.ko"

@@ -2,48 +2,63 @@
 /*
  * panic_recorder: the C side of the crashview panic recorder module.
  *
- * This file is the only code that touches kernel APIs. It maps the reserved
- * region, registers a panic notifier (run first: INT_MAX priority) that runs
- * the recorder's plan, and a kmsg dumper that journals when the stock
- * kmsg_dump() reaches it. The recorder itself (Rust, no_std, no alloc) is
- * linked in as panic_recorder_rust.o.
+ * This file is the only code that touches kernel APIs. It is a pstore
+ * backend that takes ramoops' parameters and lays out the reserved region
+ * exactly as ramoops does, plus a panic journal in the region's last
+ * journal_size bytes: pstore's frontend hands it every kmsg dump (Oops,
+ * Panic, Emergency, Shutdown up to max_reason) and shows its records in
+ * /sys/fs/pstore on the next boot. The recorder itself (Rust, no_std, no
+ * alloc) is linked in as panic_recorder_rust.o.
+ *
+ * A module cannot change the stock panic(), so it observes it from hooks:
+ * the head of panic_notifier_list (the recorder's own lists run there), its
+ * tail (the kernel's notifiers are over), a kmsg dumper registered after
+ * pstore's (the kmsg dump is over) and panic_blink (the console flush is
+ * over; the pre- and post-reboot lists run there). The plan it prints is
+ * built from the kernel's own crash_kexec_post_notifiers, panic_timeout
+ * and kexec_crash_loaded().
  */
 #define pr_fmt(fmt) "panic_recorder: " fmt
 
+#include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/kernel.h>
 #include <linux/kexec.h>
 #include <linux/kmsg_dump.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/notifier.h>
 #include <linux/panic.h>
 #include <linux/panic_notifier.h>
+#include <linux/pstore.h>
 #include <linux/sched/clock.h>
+#include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/timekeeping.h>
 #include <linux/version.h>
+#include <linux/vmalloc.h>
+
+#include "panic_recorder.h"
 
 /* ---- the Rust side (rust/src/lib.rs) ---- */
 
 /**
  * struct cvpr_params - what cvpr_attach() needs, C layout of CvprParams
- * @region: kernel virtual address of the reserved region
+ * @region: kernel virtual address of the mapped region
  * @region_size: bytes of the region (ramoops zones + journal)
  * @journal_size: bytes of the journal zone at the region's end
  * @record_size: ramoops record_size
  * @console_size: ramoops console_size
  * @ftrace_size: ramoops ftrace_size
  * @pmsg_size: ramoops pmsg_size
- * @ecc: ramoops ecc (0 off, 1 means 16)
+ * @ecc: parity bytes per block (ramoops ecc, 1 meaning 16), 0 off
  * @ftrace_zones: per-CPU ftrace zones (nr_cpu_ids, as ramoops with params)
  * @version_code: LINUX_VERSION_CODE, for ftrace zone signatures
- * @prefer_crash_dump: crash dump first (1) or notifiers first (0)
- * @crash_kexec_post_notifiers: legacy setting
- * @panic_notifiers_level: legacy 0..4, -1 unset
+ * @crash_kexec_post_notifiers: the kernel's setting
  * @panic_timeout: the kernel's panic_timeout
- * @compress: deflate dumps, as pstore does by default
  */
 struct cvpr_params {
 	void *region;
@@ -56,59 +71,170 @@ struct cvpr_params {
 	u32 ecc;
 	u32 ftrace_zones;
 	u32 version_code;
-	s32 prefer_crash_dump;
 	s32 crash_kexec_post_notifiers;
-	s32 panic_notifiers_level;
 	s32 panic_timeout;
-	s32 compress;
 };
 
-typedef void (*cvpr_callback)(void *ctx);
+/**
+ * struct cvpr_stored - a stored record, C layout of CvprStored
+ * @id: dmesg zone index (pstore record id)
+ * @sec: dump time, seconds
+ * @nsec: dump time, nanoseconds
+ * @compressed: stored deflated
+ * @header_len: bytes of the ramoops header (skipped)
+ * @size: bytes of the record after the header
+ * @notice_len: bytes of the ECC notice after the record
+ */
+struct cvpr_stored {
+	u32 id;
+	s64 sec;
+	u64 nsec;
+	u32 compressed;
+	size_t header_len;
+	size_t size;
+	size_t notice_len;
+};
+
+/**
+ * struct cvpr_zone - one zone as attach found it, C layout of CvprZone
+ * @kind: 0 dmesg, 1 console, 2 ftrace, 3 pmsg
+ * @index: index within its kind
+ * @offset: offset in the region
+ * @init: 1 empty, 2 kept, 3 invalid (zapped), 4 no signature (formatted)
+ * @corrected: ECC symbols corrected
+ * @bad_blocks: ECC blocks beyond repair
+ * @header_bad: the zone header itself was beyond repair
+ */
+struct cvpr_zone {
+	u32 kind;
+	u32 index;
+	u64 offset;
+	u32 init;
+	u32 corrected;
+	u32 bad_blocks;
+	u32 header_bad;
+};
+
 int cvpr_attach(const struct cvpr_params *p);
-int cvpr_register(u32 list, cvpr_callback func, void *ctx, const char *name, size_t len);
-int cvpr_unregister(u32 list, u32 slot);
+void cvpr_set_settings(int crash_kexec_post_notifiers, int panic_timeout);
+size_t cvpr_dmesg_bufsize(void);
+int cvpr_register_slot(u32 list, cvpr_callback func, void *ctx, const char *name, size_t len);
+int cvpr_unregister_slot(u32 list, u32 slot);
 int cvpr_panic(const char *msg, size_t len, int crash_kernel_loaded);
+int cvpr_resume_after(u32 step);
+int cvpr_write_dmesg(u32 reason, u32 count, u32 part, u32 compressed, s64 sec, u64 nsec,
+		     const char *buf, size_t len);
+void cvpr_read_rewind(void);
+int cvpr_read_next(struct cvpr_stored *out);
+size_t cvpr_read_copy(const struct cvpr_stored *r, char *buf, size_t len);
+int cvpr_erase(u32 id);
+int cvpr_zone_report(u32 i, struct cvpr_zone *out);
 size_t cvpr_plan_text(char *buf, size_t len, int crash_kernel_loaded);
+size_t cvpr_check_plan(char *buf, size_t len, int crash_kernel_loaded);
 int cvpr_selftest_corrupt(u32 list, u32 slot);
 
-enum { CVPR_PRE_CRASH_DUMP, CVPR_HYPERVISOR, CVPR_INFO, CVPR_PRE_REBOOT, CVPR_POST_REBOOT };
+/* The journal's step codes (crates/journal StepKind) the hooks name. */
+enum { CVPR_STEP_KMSG_DUMP = 5, CVPR_STEP_CONSOLE_FLUSH = 7, CVPR_STEP_NOTIFIER_CHAIN = 12 };
 
-/* ---- module parameters ---- */
+/* ---- module parameters: ramoops' names and meanings, plus the journal ---- */
 
-static unsigned long long region_addr;
-module_param(region_addr, ullong, 0400);
-MODULE_PARM_DESC(region_addr, "physical address of the reserved region (memmap=)");
-static unsigned long region_size;
-module_param(region_size, ulong, 0400);
-MODULE_PARM_DESC(region_size, "bytes of the region: ramoops zones then the journal");
-static unsigned long journal_size = 0x2000;
-module_param(journal_size, ulong, 0400);
-MODULE_PARM_DESC(journal_size, "bytes of the panic journal at the region's end");
-static unsigned long record_size = 0x4000;
+static unsigned long long mem_address;
+module_param_hw(mem_address, ullong, other, 0400);
+MODULE_PARM_DESC(mem_address, "start of reserved RAM (as ramoops)");
+static ulong mem_size;
+module_param(mem_size, ulong, 0400);
+MODULE_PARM_DESC(mem_size, "size of reserved RAM: ramoops zones, then the journal's journal_size bytes");
+static unsigned int mem_type;
+module_param(mem_type, uint, 0400);
+MODULE_PARM_DESC(mem_type, "memory type: 0=write-combined (default), 1=unbuffered, 2=cached (as ramoops)");
+static ulong record_size = 4096;
 module_param(record_size, ulong, 0400);
-static unsigned long console_size = 4096;
+MODULE_PARM_DESC(record_size, "size of each dump done on oops/panic (as ramoops)");
+static ulong console_size = 4096;
 module_param(console_size, ulong, 0400);
-static unsigned long ftrace_size = 4096;
+MODULE_PARM_DESC(console_size, "size of the console zone (laid out as ramoops; not written)");
+static ulong ftrace_size = 4096;
 module_param(ftrace_size, ulong, 0400);
-static unsigned long pmsg_size = 4096;
+MODULE_PARM_DESC(ftrace_size, "size of the ftrace zones (laid out as ramoops; not written)");
+static ulong pmsg_size = 4096;
 module_param(pmsg_size, ulong, 0400);
+MODULE_PARM_DESC(pmsg_size, "size of the pmsg zone (laid out as ramoops; not written)");
+static int max_reason = -1;
+module_param(max_reason, int, 0400);
+MODULE_PARM_DESC(max_reason, "maximum reason for kmsg dump (default 2: Oops and Panic), as ramoops");
 static int ecc;
 module_param(ecc, int, 0400);
-static bool prefer_crash_dump = true;
-module_param(prefer_crash_dump, bool, 0400);
-MODULE_PARM_DESC(prefer_crash_dump, "crash dump first (default) or notifiers and kmsg dump first");
-static bool post_notifiers;
-module_param(post_notifiers, bool, 0400);
-MODULE_PARM_DESC(post_notifiers, "legacy crash_kexec_post_notifiers");
-static int notifiers_level = -1;
-module_param(notifiers_level, int, 0400);
-MODULE_PARM_DESC(notifiers_level, "legacy panic_notifiers_level 0..4 (-1: unset)");
-static bool compress = true;
-module_param(compress, bool, 0400);
-MODULE_PARM_DESC(compress, "deflate dumps like pstore's default (stock ramoops inflates them)");
+MODULE_PARM_DESC(ecc, "ECC bytes per 128-byte block, 1 meaning 16 (as ramoops)");
+static int dump_oops = -1;
+module_param(dump_oops, int, 0400);
+MODULE_PARM_DESC(dump_oops, "(deprecated: use max_reason) 1 oopses and panics, 0 panics only");
+static ulong journal_size = 0x2000;
+module_param(journal_size, ulong, 0400);
+MODULE_PARM_DESC(journal_size, "bytes of the panic journal at the end of mem_size");
 static char *selftest = "";
 module_param(selftest, charp, 0400);
 MODULE_PARM_DESC(selftest, "'+'-separated: nested (hypervisor entry panics), hang (pre-reboot entry hangs), corrupt (an info entry is corrupted)");
+
+/* ---- the region ---- */
+
+static void *region;
+static bool region_vmapped;
+
+/* Map the region as ramoops maps its zones (persistent_ram_buffer_map):
+ * vmap of its pages with the mem_type's protection when they have struct
+ * pages, else ioremap (write-combined for mem_type 0). */
+static void *map_region(phys_addr_t start, size_t size, unsigned int type)
+{
+	phys_addr_t page_start = start - offset_in_page(start);
+	unsigned int i, count = DIV_ROUND_UP(size + offset_in_page(start), PAGE_SIZE);
+	struct page **pages;
+	pgprot_t prot;
+	void *va;
+
+	if (!pfn_valid(start >> PAGE_SHIFT)) {
+		if (!request_mem_region(start, size, "panic_recorder"))
+			return NULL;
+		va = type ? ioremap(start, size) : ioremap_wc(start, size);
+		if (!va)
+			release_mem_region(start, size);
+		return (void __force *)va;
+	}
+	switch (type) {
+	case 0:
+		prot = pgprot_writecombine(PAGE_KERNEL);
+		break;
+	case 1:
+		prot = pgprot_noncached(PAGE_KERNEL);
+		break;
+	case 2:
+		prot = PAGE_KERNEL;
+		break;
+	default:
+		pr_err("invalid mem_type=%u\n", type);
+		return NULL;
+	}
+	pages = kmalloc_array(count, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for (i = 0; i < count; i++)
+		pages[i] = pfn_to_page((page_start >> PAGE_SHIFT) + i);
+	va = vmap(pages, count, VM_MAP | VM_IOREMAP, prot);
+	kfree(pages);
+	if (!va)
+		return NULL;
+	region_vmapped = true;
+	return va + offset_in_page(start);
+}
+
+static void unmap_region(void)
+{
+	if (region_vmapped) {
+		vunmap((void *)((unsigned long)region & PAGE_MASK));
+	} else {
+		iounmap((void __iomem __force *)region);
+		release_mem_region(mem_address, mem_size);
+	}
+}
 
 /* ---- the Platform, called from Rust ---- */
 
@@ -125,12 +251,35 @@ void cvpr_shim_wall_time(s64 *sec, u64 *nsec)
 
 u32 cvpr_shim_cpu_id(void) { return raw_smp_processor_id(); }
 
-/* Only this module's callbacks can be registered through our API. */
+void cvpr_shim_wmb(void) { wmb(); }
+
+/*
+ * Text ranges a list entry may point into: this module's and those of the
+ * modules that registered entries through panic_recorder_register(). The
+ * kernel exports no "is this kernel text" test to modules, so built-in
+ * callers cannot register here (the patch series is for them).
+ */
+#define CVPR_OWNERS 16
+static struct { unsigned long base, size; } owners[CVPR_OWNERS];
+
+static bool in_text(const struct module *m, unsigned long addr)
+{
+	unsigned long base = (unsigned long)m->core_layout.base;
+
+	return addr >= base && addr < base + m->core_layout.text_size;
+}
+
 int cvpr_shim_is_code(unsigned long addr)
 {
-	unsigned long base = (unsigned long)THIS_MODULE->core_layout.base;
+	int i;
 
-	return addr >= base && addr < base + THIS_MODULE->core_layout.text_size;
+	if (in_text(THIS_MODULE, addr))
+		return 1;
+	for (i = 0; i < CVPR_OWNERS; i++)
+		if (owners[i].size && addr >= owners[i].base &&
+		    addr < owners[i].base + owners[i].size)
+			return 1;
+	return 0;
 }
 
 void cvpr_shim_print(const char *s, size_t len)
@@ -138,18 +287,8 @@ void cvpr_shim_print(const char *s, size_t len)
 	pr_emerg("%.*s\n", (int)len, s);
 }
 
-size_t cvpr_shim_kmsg_tail(char *buf, size_t len)
-{
-	struct kmsg_dump_iter iter;
-	size_t n = 0;
-
-	kmsg_dump_rewind(&iter);
-	kmsg_dump_get_buffer(&iter, true, buf, len, &n);
-	return n;
-}
-
 /* A module cannot read _text, so no KASLR offset here (x86's own panic
- * notifier prints "Kernel Offset:"). */
+ * notifier prints "Kernel Offset:" before the kmsg dump). */
 u64 cvpr_shim_taint(void)
 {
 	unsigned int i;
@@ -163,9 +302,62 @@ u64 cvpr_shim_taint(void)
 
 void cvpr_shim_bug(void) { BUG(); }
 
-/* ---- self-test entries ---- */
+/* ---- the list API other modules use ---- */
 
-static void entry_note(void *ctx) { pr_emerg("%s called\n", (const char *)ctx); }
+/**
+ * panic_recorder_register() - add a callback to one of the recorder's lists
+ * @owner: the calling module (THIS_MODULE); @func must lie in its text
+ * @list: which list (enum panic_recorder_list)
+ * @func: called with @ctx on the panicking CPU, interrupts off
+ * @ctx: its argument
+ * @name: up to 32 bytes, journaled with each call
+ *
+ * Return: the slot (>= 0) to pass to panic_recorder_unregister(), or a
+ * negative errno: -EINVAL for a bad list or a @func outside @owner's text,
+ * -ENOSPC when the list or the owner table is full. The caller must
+ * unregister before it is unloaded.
+ */
+int panic_recorder_register(struct module *owner, enum panic_recorder_list list,
+			    panic_recorder_fn func, void *ctx, const char *name)
+{
+	unsigned long base, size;
+	int i, free = -1, r;
+
+	if (!owner || !in_text(owner, (unsigned long)func))
+		return -EINVAL;
+	base = (unsigned long)owner->core_layout.base;
+	size = owner->core_layout.text_size;
+	for (i = 0; i < CVPR_OWNERS; i++) {
+		if (owners[i].base == base && owners[i].size == size)
+			break;
+		if (!owners[i].size && free < 0)
+			free = i;
+	}
+	if (i == CVPR_OWNERS) {
+		if (free < 0)
+			return -ENOSPC;
+		owners[free].base = base;
+		WRITE_ONCE(owners[free].size, size);
+	}
+	r = cvpr_register_slot(list, func, ctx, name, strnlen(name, 32));
+	return r < 0 ? (r == -22 ? -EINVAL : -ENOSPC) : r;
+}
+EXPORT_SYMBOL_GPL(panic_recorder_register);
+
+/**
+ * panic_recorder_unregister() - remove a callback added by panic_recorder_register()
+ * @list: the list it was added to
+ * @slot: what panic_recorder_register() returned
+ *
+ * Return: 0, or -ENOENT when no such registration exists.
+ */
+int panic_recorder_unregister(enum panic_recorder_list list, int slot)
+{
+	return cvpr_unregister_slot(list, slot) ? -ENOENT : 0;
+}
+EXPORT_SYMBOL_GPL(panic_recorder_unregister);
+
+/* ---- self-test entries ---- */
 
 static void entry_nested(void *ctx)
 {
@@ -181,66 +373,240 @@ static void entry_hang(void *ctx)
 		mdelay(100);
 }
 
-static void reg(u32 list, cvpr_callback f, const char *name)
-{
-	int r = cvpr_register(list, f, (void *)name, name, strlen(name));
-
-	if (r < 0)
-		pr_err("cannot register %s: %d\n", name, r);
-}
+static void entry_note(void *ctx) { pr_emerg("selftest: %s called\n", (const char *)ctx); }
 
 static bool has_test(const char *t) { return strstr(selftest, t) != NULL; }
 
+static void selftests(void)
+{
+	int r;
+
+	if (has_test("nested"))
+		panic_recorder_register(THIS_MODULE, PANIC_RECORDER_HYPERVISOR, entry_nested,
+					NULL, "nested_panic_entry");
+	if (has_test("corrupt")) {
+		r = panic_recorder_register(THIS_MODULE, PANIC_RECORDER_INFO, entry_note,
+					    "corrupted_entry", "corrupted_entry");
+		if (r >= 0)
+			cvpr_selftest_corrupt(PANIC_RECORDER_INFO, r);
+	}
+	if (has_test("hang"))
+		panic_recorder_register(THIS_MODULE, PANIC_RECORDER_PRE_REBOOT, entry_hang, NULL,
+					"hung_notifier");
+}
+
+/* ---- the kernel's settings ---- */
+
+/* crash_kexec_post_notifiers is not exported to modules; its core_param
+ * shows it in sysfs. Read when loaded and whenever the plan is shown. */
+static int read_post_notifiers(void)
+{
+	const char *path = "/sys/module/kernel/parameters/crash_kexec_post_notifiers";
+	struct file *f = filp_open(path, O_RDONLY, 0);
+	char c = 'N';
+	loff_t pos = 0;
+
+	if (IS_ERR(f)) {
+		pr_warn("cannot read %s (%ld): assuming crash_kexec_post_notifiers=N\n",
+			path, PTR_ERR(f));
+		return 0;
+	}
+	if (kernel_read(f, &c, 1, &pos) != 1)
+		c = 'N';
+	filp_close(f, NULL);
+	return c == 'Y' || c == 'y' || c == '1';
+}
+
+static void refresh_settings(void)
+{
+	cvpr_set_settings(read_post_notifiers(), panic_timeout);
+}
+
 /* ---- hooks into the stock panic path ---- */
 
-static int on_panic(struct notifier_block *nb, unsigned long ev, void *msg)
+static int on_panic_first(struct notifier_block *nb, unsigned long ev, void *msg)
 {
 	const char *m = msg ? msg : "";
-	int r = cvpr_panic(m, strnlen(m, 256), kexec_crash_loaded());
 
-	if (r == 3)
-		pr_emerg("not attached\n");
+	cvpr_panic(m, strnlen(m, 256), kexec_crash_loaded());
 	return NOTIFY_DONE;
 }
 
-static struct notifier_block panic_nb = {
-	.notifier_call = on_panic,
-	.priority = INT_MAX, /* first on the chain */
-};
-
-static void on_kmsg_dump(struct kmsg_dumper *d, enum kmsg_dump_reason reason)
+static int on_panic_last(struct notifier_block *nb, unsigned long ev, void *msg)
 {
-	/* The recorder wrote its dump from the notifier; this only shows the
-	 * stock path reached kmsg_dump() afterwards. */
-	pr_emerg("stock kmsg_dump(%s) reached\n", kmsg_dump_reason_str(reason));
+	cvpr_resume_after(CVPR_STEP_NOTIFIER_CHAIN);
+	return NOTIFY_DONE;
 }
 
-static struct kmsg_dumper dumper = {
-	.dump = on_kmsg_dump,
+static struct notifier_block panic_first = {
+	.notifier_call = on_panic_first,
+	.priority = INT_MAX,
+};
+
+static struct notifier_block panic_last = {
+	.notifier_call = on_panic_last,
+	.priority = INT_MIN,
+};
+
+/* Registered after pstore's dumper, so it runs when the dump is over. */
+static void on_kmsg_dump_done(struct kmsg_dumper *d, enum kmsg_dump_reason reason)
+{
+	if (reason == KMSG_DUMP_PANIC)
+		cvpr_resume_after(CVPR_STEP_KMSG_DUMP);
+}
+
+static struct kmsg_dumper dump_done = {
+	.dump = on_kmsg_dump_done,
 	.max_reason = KMSG_DUMP_PANIC,
 };
 
-static void *region;
+static long (*old_blink)(int state);
+static bool blinked;
+
+/* panic() calls panic_blink after console_flush_on_panic(), in its delay
+ * loop (panic_timeout > 0) and its final loop (panic_timeout == 0). */
+static long on_blink(int state)
+{
+	if (!blinked) {
+		blinked = true;
+		cvpr_resume_after(CVPR_STEP_CONSOLE_FLUSH);
+	}
+	return old_blink ? old_blink(state) : 0;
+}
+
+/* ---- the pstore backend ---- */
+
+static int cvpr_pstore_open(struct pstore_info *psi)
+{
+	cvpr_read_rewind();
+	return 0;
+}
+
+static ssize_t cvpr_pstore_read(struct pstore_record *record)
+{
+	struct cvpr_stored r;
+	size_t len;
+
+	record->time.tv_sec = 0;
+	record->time.tv_nsec = 0;
+	record->compressed = false;
+	if (!cvpr_read_next(&r))
+		return 0;
+	len = r.size + r.notice_len + 1;
+	record->buf = kmalloc(len, GFP_KERNEL);
+	if (!record->buf)
+		return -ENOMEM;
+	cvpr_read_copy(&r, record->buf, len);
+	record->type = PSTORE_TYPE_DMESG;
+	record->id = r.id;
+	record->time.tv_sec = r.sec;
+	record->time.tv_nsec = r.nsec;
+	record->compressed = r.compressed;
+	record->ecc_notice_size = r.notice_len;
+	return r.size;
+}
+
+static int notrace cvpr_pstore_write(struct pstore_record *record)
+{
+	if (record->type != PSTORE_TYPE_DMESG)
+		return -EINVAL;
+	return cvpr_write_dmesg(record->reason, record->count, record->part, record->compressed,
+				record->time.tv_sec, record->time.tv_nsec, record->buf,
+				record->size);
+}
+
+static int cvpr_pstore_erase(struct pstore_record *record)
+{
+	if (record->type != PSTORE_TYPE_DMESG)
+		return -EINVAL;
+	return cvpr_erase(record->id) ? 0 : -EINVAL;
+}
+
+static struct pstore_info backend = {
+	.owner = THIS_MODULE,
+	.name = "panic_recorder",
+	.open = cvpr_pstore_open,
+	.read = cvpr_pstore_read,
+	.write = cvpr_pstore_write,
+	.erase = cvpr_pstore_erase,
+};
+
+/* ---- debugfs: the previous boot's journal, the plan ---- */
+
+static struct dentry *dbg_dir;
+static struct debugfs_blob_wrapper old_journal;
+
+static ssize_t plan_read(struct file *f, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char *buf = kmalloc(2048, GFP_KERNEL);
+	ssize_t r;
+	size_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	refresh_settings();
+	n = cvpr_plan_text(buf, 2048, kexec_crash_loaded());
+	r = simple_read_from_buffer(ubuf, count, ppos, buf, n);
+	kfree(buf);
+	return r;
+}
+
+static const struct file_operations plan_fops = {
+	.owner = THIS_MODULE,
+	.read = plan_read,
+	.llseek = default_llseek,
+};
+
+static void zone_messages(void)
+{
+	static const char *const kinds[] = { "dmesg", "console", "ftrace", "pmsg" };
+	struct cvpr_zone z;
+	u32 i;
+
+	for (i = 0; cvpr_zone_report(i, &z); i++) {
+		const char *k = z.kind < 4 ? kinds[z.kind] : "?";
+
+		if (z.header_bad)
+			pr_info("%s zone %u (offset %#llx): uncorrectable error in header\n", k,
+				z.index, z.offset);
+		if (z.init == 3)
+			pr_info("%s zone %u (offset %#llx): found existing invalid buffer: zapped\n",
+				k, z.index, z.offset);
+		if (z.corrected || z.bad_blocks)
+			pr_info("%s zone %u (offset %#llx): ECC: %u Corrected bytes, %u unrecoverable blocks\n",
+				k, z.index, z.offset, z.corrected, z.bad_blocks);
+	}
+}
 
 static int __init cvpr_init(void)
 {
 	struct cvpr_params p;
-	static char plan[1024];
+	char *text;
 	size_t n;
 	int r;
 
-	if (!region_addr || !region_size) {
-		pr_err("region_addr and region_size are required\n");
+	if (!mem_size || journal_size >= mem_size) {
+		pr_err("mem_size is required and must exceed journal_size (%#lx)\n", journal_size);
 		return -EINVAL;
 	}
-	region = memremap(region_addr, region_size, MEMREMAP_WB);
+	region = map_region(mem_address, mem_size, mem_type);
 	if (!region) {
-		pr_err("cannot map %#lx bytes at %#llx\n", region_size, region_addr);
+		pr_err("cannot map %#lx bytes at %#llx (mem_type %u)\n", mem_size, mem_address,
+		       mem_type);
 		return -ENOMEM;
 	}
+	/* Keep the previous boot's journal before anything can re-arm it. */
+	old_journal.size = journal_size;
+	old_journal.data = vmalloc(journal_size);
+	if (!old_journal.data) {
+		r = -ENOMEM;
+		goto unmap;
+	}
+	memcpy(old_journal.data, region + mem_size - journal_size, journal_size);
+
 	p = (struct cvpr_params){
 		.region = region,
-		.region_size = region_size,
+		.region_size = mem_size,
 		.journal_size = journal_size,
 		.record_size = record_size,
 		.console_size = console_size,
@@ -249,54 +615,95 @@ static int __init cvpr_init(void)
 		.ecc = ecc == 1 ? 16 : ecc,
 		.ftrace_zones = nr_cpu_ids,
 		.version_code = LINUX_VERSION_CODE,
-		.prefer_crash_dump = prefer_crash_dump,
-		.crash_kexec_post_notifiers = post_notifiers,
-		.panic_notifiers_level = notifiers_level,
+		.crash_kexec_post_notifiers = read_post_notifiers(),
 		.panic_timeout = panic_timeout,
-		.compress = compress,
 	};
 	r = cvpr_attach(&p);
 	if (r) {
-		pr_err("attach failed: %d\n", r);
-		memunmap(region);
-		return r;
+		pr_err("invalid parameters or region (%d)\n", r);
+		goto free_journal;
 	}
-
-	reg(CVPR_PRE_CRASH_DUMP, entry_note, "hv_disconnect");
-	reg(CVPR_HYPERVISOR, entry_note, "hv_notify_host");
-	if (has_test("nested"))
-		reg(CVPR_HYPERVISOR, entry_nested, "nested_panic_entry");
-	reg(CVPR_INFO, entry_note, "ftrace_dump_stub");
-	if (has_test("corrupt")) {
-		r = cvpr_register(CVPR_INFO, entry_note, "corrupted_entry", "corrupted_entry", 15);
-		if (r >= 0)
-			cvpr_selftest_corrupt(CVPR_INFO, r);
+	text = kmalloc(2048, GFP_KERNEL);
+	if (!text) {
+		r = -ENOMEM;
+		goto free_journal;
 	}
-	reg(CVPR_PRE_REBOOT, entry_note, "led_blink");
-	if (has_test("hang"))
-		reg(CVPR_PRE_REBOOT, entry_hang, "hung_notifier");
-	reg(CVPR_POST_REBOOT, entry_note, "arch_late_stop");
+	n = cvpr_check_plan(text, 2047, kexec_crash_loaded());
+	if (n) {
+		text[n] = 0;
+		pr_err("refusing an invalid panic plan: %s\n", text);
+		kfree(text);
+		r = -EINVAL;
+		goto free_journal;
+	}
+	zone_messages();
 
-	atomic_notifier_chain_register(&panic_notifier_list, &panic_nb);
-	kmsg_dump_register(&dumper);
+	backend.max_reason = max_reason >= 0 ? max_reason :
+			     dump_oops != -1 ? (dump_oops ? KMSG_DUMP_OOPS : KMSG_DUMP_PANIC) :
+			     KMSG_DUMP_OOPS;
+	backend.flags = PSTORE_FLAGS_DMESG;
+	backend.bufsize = cvpr_dmesg_bufsize();
+	if (!backend.bufsize) {
+		pr_err("no dmesg zones in this layout (record_size %#lx)\n", record_size);
+		kfree(text);
+		r = -EINVAL;
+		goto free_journal;
+	}
+	backend.buf = kzalloc(backend.bufsize, GFP_KERNEL);
+	if (!backend.buf) {
+		kfree(text);
+		r = -ENOMEM;
+		goto free_journal;
+	}
+	r = pstore_register(&backend);
+	if (r) {
+		pr_err("registering with pstore failed (%d)\n", r);
+		kfree(text);
+		goto free_buf;
+	}
+	kmsg_dump_register(&dump_done);
+	atomic_notifier_chain_register(&panic_notifier_list, &panic_first);
+	atomic_notifier_chain_register(&panic_notifier_list, &panic_last);
+	old_blink = panic_blink;
+	panic_blink = on_blink;
 
-	n = cvpr_plan_text(plan, sizeof(plan) - 1, kexec_crash_loaded());
-	plan[n] = 0;
-	pr_info("attached %#lx bytes at %#llx (journal %#lx), selftest '%s'\n%s",
-		region_size, region_addr, journal_size, selftest, plan);
+	dbg_dir = debugfs_create_dir("panic_recorder", NULL);
+	debugfs_create_blob("journal", 0400, dbg_dir, &old_journal);
+	debugfs_create_file("plan", 0400, dbg_dir, NULL, &plan_fops);
+
+	selftests();
+	n = cvpr_plan_text(text, 2047, kexec_crash_loaded());
+	text[n] = 0;
+	pr_info("pstore backend on %#lx bytes at %#llx (journal %#lx, ecc %d, max_reason %d), selftest '%s'\n%s",
+		mem_size, mem_address, journal_size, p.ecc, backend.max_reason, selftest, text);
+	kfree(text);
 	return 0;
+
+free_buf:
+	kfree(backend.buf);
+free_journal:
+	vfree(old_journal.data);
+unmap:
+	unmap_region();
+	return r;
 }
 
 static void __exit cvpr_exit(void)
 {
-	kmsg_dump_unregister(&dumper);
-	atomic_notifier_chain_unregister(&panic_notifier_list, &panic_nb);
-	/* The recorder stays attached to nothing after this; the region is
-	 * left as it is, for the next boot to read. */
-	memunmap(region);
+	debugfs_remove_recursive(dbg_dir);
+	if (panic_blink == on_blink)
+		panic_blink = old_blink;
+	atomic_notifier_chain_unregister(&panic_notifier_list, &panic_last);
+	atomic_notifier_chain_unregister(&panic_notifier_list, &panic_first);
+	kmsg_dump_unregister(&dump_done);
+	pstore_unregister(&backend);
+	kfree(backend.buf);
+	vfree(old_journal.data);
+	/* The region is left as it is, for the next boot to read. */
+	unmap_region();
 }
 
 module_init(cvpr_init);
 module_exit(cvpr_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("crashview panic recorder: explicit, journaled panic path");
+MODULE_DESCRIPTION("crashview panic recorder: a ramoops-compatible pstore backend with a panic journal");

@@ -1,19 +1,24 @@
-//! Tiny allocation-free text writer for the few fixed formats ramoops prints
-//! (record headers, the ECC notice), usable in a panicking kernel.
+//! The one allocation-free text writer of crashview's kernel side: the fixed
+//! formats ramoops prints (record headers, the ECC notice), and every line
+//! the panic recorder and its module format (`core::fmt::Write`), usable in
+//! a panicking kernel.
 
 /// Writes bytes into a fixed buffer, dropping what does not fit (like
 /// `scnprintf`, which truncates).
-pub(crate) struct ByteWriter<'a> {
+#[derive(Debug)]
+pub struct ByteWriter<'a> {
     buf: &'a mut [u8],
     len: usize,
 }
 
 impl<'a> ByteWriter<'a> {
-    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+    /// A writer at the start of `buf`.
+    pub fn new(buf: &'a mut [u8]) -> Self {
         ByteWriter { buf, len: 0 }
     }
 
-    pub(crate) fn put(&mut self, bytes: &[u8]) {
+    /// Appends `bytes`, as much as fits.
+    pub fn put(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if let Some(slot) = self.buf.get_mut(self.len) {
                 *slot = b;
@@ -23,7 +28,7 @@ impl<'a> ByteWriter<'a> {
     }
 
     /// Decimal, zero-padded to at least `width` digits.
-    pub(crate) fn put_u64_width(&mut self, mut v: u64, width: usize) {
+    pub fn put_u64_width(&mut self, mut v: u64, width: usize) {
         let mut digits = [0u8; 20];
         let mut n = 0;
         loop {
@@ -44,18 +49,43 @@ impl<'a> ByteWriter<'a> {
         }
     }
 
-    pub(crate) fn put_u64(&mut self, v: u64) {
+    /// Decimal.
+    pub fn put_u64(&mut self, v: u64) {
         self.put_u64_width(v, 1);
     }
 
-    pub(crate) fn put_i64(&mut self, v: i64) {
+    /// Signed decimal.
+    pub fn put_i64(&mut self, v: i64) {
         if v < 0 {
             self.put(b"-");
         }
         self.put_u64(v.unsigned_abs());
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// Bytes written.
+    pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Nothing written yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// What was written.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Forgets what was written (the buffer is reused).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+impl core::fmt::Write for ByteWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.put(s.as_bytes());
+        Ok(())
     }
 }

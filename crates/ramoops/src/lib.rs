@@ -30,7 +30,7 @@
 
 pub mod deflate;
 pub mod dmesg;
-mod fmt;
+pub mod fmt;
 pub mod layout;
 pub mod rs;
 pub mod writer;

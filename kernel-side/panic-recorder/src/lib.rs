@@ -7,7 +7,8 @@
 //!   `crash_kexec_post_notifiers` / `panic_notifiers_level` settings.
 //! - [`recorder`]: the executor: a single-CPU claim, a write-ahead journal
 //!   entry before and after every step, nested panics resumed, never re-run.
-//! - [`dump`]: the kmsg dumper writing Linux-compatible ramoops records.
+//! - [`backend`]: the pstore backend: ramoops zones written, read and
+//!   erased as Linux's ramoops does.
 //! - [`platform`]: the one door to the kernel.
 //!
 //! Formats come from `crashview-ramoops` and `crashview-journal`, the same
@@ -26,12 +27,13 @@
     deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
 )]
 
-pub mod dump;
+pub mod backend;
 pub mod list;
 pub mod plan;
 pub mod platform;
 pub mod raw;
 pub mod recorder;
+pub mod text;
 
 pub use crashview_journal as journal;
 pub use crashview_ramoops as ramoops;

@@ -14,7 +14,29 @@
 use crashview_journal::StepKind;
 
 /// Most steps a plan holds (each step kind at most once).
-pub const MAX_STEPS: usize = 12;
+pub const MAX_STEPS: usize = 16;
+
+/// Who carries out a step, and when the recorder learns that it is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// The recorder runs it.
+    Recorder,
+    /// The kernel's own `panic()` did it before the recorder got control.
+    KernelBefore,
+    /// The kernel does it after the recorder returns; a later hook
+    /// ([`Recorder::resume_after`](crate::recorder::Recorder::resume_after))
+    /// tells the recorder it is over.
+    KernelNext,
+    /// The kernel does it after the recorder's last hook: never observed.
+    KernelAfter,
+}
+
+impl Who {
+    /// The step is the kernel's, not the recorder's.
+    pub fn is_kernel(self) -> bool {
+        self != Who::Recorder
+    }
+}
 
 /// The administrator's choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +100,11 @@ impl core::fmt::Display for PlanError {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
     steps: [StepKind; MAX_STEPS],
+    who: [Who; MAX_STEPS],
     len: usize,
+    /// The plan describes the stock `panic()` around a module (see
+    /// [`Plan::stock_6_1`]), not an order the recorder chose.
+    pub stock: bool,
     /// The level the configuration resolved to (0–4).
     pub level: u8,
     /// What the plan was built from.
@@ -110,7 +136,9 @@ impl Plan {
 
         let mut p = Plan {
             steps: [StepKind::Reboot; MAX_STEPS],
+            who: [Who::Recorder; MAX_STEPS],
             len: 0,
+            stock: false,
             level,
             config: *config,
             facts: *facts,
@@ -158,9 +186,86 @@ impl Plan {
         Ok(p)
     }
 
+    /// The path the stock Linux 6.1 `panic()` takes (kernel/panic.c) when
+    /// the recorder is a module hooked into it, with the kernel's real
+    /// `crash_kexec_post_notifiers` and `panic_timeout`, and where the
+    /// module's hooks let its own lists run:
+    ///
+    /// - without `crash_kexec_post_notifiers`, `__crash_kexec()` runs first,
+    ///   then the other CPUs are stopped; with it, `crash_smp_send_stop()`
+    ///   first and `__crash_kexec()` after the kmsg dump;
+    /// - the recorder gets control at the head of `panic_notifier_list`
+    ///   (its pre-crash-dump set, hypervisor and info lists run there), sees
+    ///   the chain end from its tail, the kmsg dump through its dumpers, and
+    ///   the console flush through `panic_blink`, where its pre- and
+    ///   post-reboot lists run (right after the kmsg dump when
+    ///   `panic_timeout < 0`: the kernel then restarts without calling
+    ///   `panic_blink`);
+    /// - the delay and the restart come after the last hook.
+    ///
+    /// The order is the kernel's, so the executor rules of
+    /// [`validate`](Self::validate) do not apply; [`validate_stock`](Self::validate_stock) does.
+    pub fn stock_6_1(config: &Config, facts: &Facts) -> Result<Plan, PlanError> {
+        let mut p = Plan {
+            steps: [StepKind::Reboot; MAX_STEPS],
+            who: [Who::Recorder; MAX_STEPS],
+            len: 0,
+            stock: true,
+            level: if config.crash_kexec_post_notifiers { 4 } else { 0 },
+            config: *config,
+            facts: *facts,
+        };
+        let post = config.crash_kexec_post_notifiers;
+        let dump = facts.crash_kernel_loaded;
+        let blink = config.panic_timeout >= 0;
+        if dump && !post {
+            p.push_who(StepKind::CrashDump, Who::KernelBefore);
+        }
+        p.push_who(StepKind::StopCpus, Who::KernelBefore);
+        p.push(StepKind::PreCrashDump);
+        p.push(StepKind::Hypervisor);
+        p.push(StepKind::Info);
+        p.push_who(StepKind::NotifierChain, Who::KernelNext);
+        if facts.kmsg_dumper_registered {
+            p.push_who(StepKind::KmsgDump, Who::KernelNext);
+        }
+        if !blink {
+            p.push(StepKind::PreReboot);
+            p.push(StepKind::PostReboot);
+        }
+        if dump && post {
+            p.push_who(StepKind::CrashDump, Who::KernelNext);
+        }
+        p.push_who(
+            StepKind::ConsoleFlush,
+            if blink {
+                Who::KernelNext
+            } else {
+                Who::KernelAfter
+            },
+        );
+        if blink {
+            p.push(StepKind::PreReboot);
+            p.push(StepKind::PostReboot);
+        }
+        if config.panic_timeout > 0 {
+            p.push_who(StepKind::Delay, Who::KernelAfter);
+        }
+        if config.panic_timeout != 0 {
+            p.push_who(StepKind::Reboot, Who::KernelAfter);
+        }
+        p.validate_stock()?;
+        Ok(p)
+    }
+
     fn push(&mut self, s: StepKind) {
-        if let Some(slot) = self.steps.get_mut(self.len) {
+        self.push_who(s, Who::Recorder);
+    }
+
+    fn push_who(&mut self, s: StepKind, who: Who) {
+        if let (Some(slot), Some(w)) = (self.steps.get_mut(self.len), self.who.get_mut(self.len)) {
             *slot = s;
+            *w = who;
             self.len += 1;
         }
     }
@@ -168,6 +273,41 @@ impl Plan {
     /// The steps in order.
     pub fn steps(&self) -> &[StepKind] {
         self.steps.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Who carries out step `i`.
+    pub fn who(&self, i: usize) -> Who {
+        self.who
+            .get(..self.len)
+            .and_then(|w| w.get(i))
+            .copied()
+            .unwrap_or(Who::Recorder)
+    }
+
+    /// The rules a stock plan keeps: each step at most once, the crash dump
+    /// only with a crash kernel, other CPUs stopped before any list.
+    pub fn validate_stock(&self) -> Result<(), PlanError> {
+        let s = self.steps();
+        for (i, a) in s.iter().enumerate() {
+            if s.get(i + 1..).unwrap_or(&[]).contains(a) {
+                return Err(PlanError::Duplicate(*a));
+            }
+        }
+        if self.position(StepKind::CrashDump).is_some() && !self.facts.crash_kernel_loaded {
+            return Err(PlanError::Order(
+                "crash dump planned without a crash kernel",
+            ));
+        }
+        match self.position(StepKind::StopCpus) {
+            Some(stop) if [StepKind::Hypervisor, StepKind::Info, StepKind::KmsgDump]
+                .iter()
+                .filter_map(|k| self.position(*k))
+                .all(|p| p > stop) => Ok(()),
+            Some(_) => Err(PlanError::Order(
+                "a list or dump runs before other CPUs are stopped",
+            )),
+            None => Err(PlanError::Order("other CPUs are never stopped")),
+        }
     }
 
     /// Position of a step, if planned.
@@ -249,6 +389,9 @@ impl Plan {
     /// Writes the plan as text, one step a line, as an administrator reads
     /// it in dmesg or sysfs.
     pub fn write_text<W: core::fmt::Write>(&self, w: &mut W) -> core::fmt::Result {
+        if self.stock {
+            return self.write_stock_text(w);
+        }
         let origin = match (
             self.config.panic_notifiers_level,
             self.config.crash_kexec_post_notifiers,
@@ -281,6 +424,43 @@ impl Plan {
         )?;
         for (i, s) in self.steps().iter().enumerate() {
             writeln!(w, "{:2}. {}{}", i + 1, s.name(), note(*s, self))?;
+        }
+        Ok(())
+    }
+}
+
+impl Plan {
+    fn write_stock_text<W: core::fmt::Write>(&self, w: &mut W) -> core::fmt::Result {
+        writeln!(
+            w,
+            "panic path of the stock panic() (crash_kexec_post_notifiers={}, panic_timeout={}; crash kernel {}, kmsg dumper {}):",
+            u8::from(self.config.crash_kexec_post_notifiers),
+            self.config.panic_timeout,
+            if self.facts.crash_kernel_loaded {
+                "loaded"
+            } else {
+                "not loaded"
+            },
+            if self.facts.kmsg_dumper_registered {
+                "registered"
+            } else {
+                "none"
+            }
+        )?;
+        for (i, s) in self.steps().iter().enumerate() {
+            let who = match self.who(i) {
+                Who::Recorder => " [recorder]",
+                Who::KernelBefore => " [kernel, before the recorder runs]",
+                Who::KernelNext => " [kernel, observed]",
+                Who::KernelAfter => " [kernel, after the recorder's last hook]",
+            };
+            writeln!(w, "{:2}. {}{}{}", i + 1, s.name(), note(*s, self), who)?;
+        }
+        if self.facts.crash_kernel_loaded && !self.config.crash_kexec_post_notifiers {
+            writeln!(
+                w,
+                "    the crash kernel starts before any hook: the recorder sees nothing of such a panic"
+            )?;
         }
         Ok(())
     }

@@ -29,10 +29,17 @@ pub trait Platform: Sync {
     fn is_code(&self, addr: usize) -> bool;
     /// Prints one log line (`printk`, no trailing newline needed).
     fn print(&self, line: &[u8]);
-    /// Copies the newest end of the kernel log into `buf`, oldest line first,
-    /// each line as `<level>[seconds.micros] text\n` (`kmsg_dump_get_buffer`
-    /// with syslog prefixes); returns the bytes written.
-    fn kmsg_tail(&self, buf: &mut [u8]) -> usize;
+    /// Runs the kernel's kmsg dumpers for a panic (`kmsg_dump(KMSG_DUMP_PANIC)`:
+    /// pstore then writes through its backend, e.g. this recorder's
+    /// [`write_dmesg`](crate::recorder::Recorder::write_dmesg)); returns
+    /// whether it was done here.
+    fn kmsg_dump(&self) -> bool;
+    /// Orders the stores before it ahead of those after it, as seen by the
+    /// memory (`wmb()`): the region may be mapped write-combined, where the
+    /// journal's write order would otherwise not survive.
+    fn write_barrier(&self) {
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    }
     /// `(KASLR offset if known, taint flags)` for the info list. A module
     /// cannot see `_text`, so it reports no offset (the stock x86 panic
     /// notifier prints "Kernel Offset:" anyway).

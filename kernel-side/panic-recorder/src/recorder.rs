@@ -2,44 +2,59 @@
 //! then runs each step between a journaled begin and end. A nested panic on
 //! the claiming CPU resumes after the step that panicked; other CPUs are
 //! turned away. No step ever runs twice.
+//!
+//! Steps that belong to the kernel (a module inside the stock `panic()`, see
+//! [`Plan::stock_6_1`]) are journaled too: those the kernel did before the
+//! recorder ran, or will do after its last hook, as "left to the kernel";
+//! the one it does next is begun and left open until a hook
+//! ([`Recorder::resume_after`]) says it is over, so a machine that stops
+//! inside the kernel's notifier chain or its crash kexec says so.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 
 use crashview_journal::{Entry, EntryKind, Header, JournalWriter, Outcome, StepKind};
-use crashview_ramoops::layout::{Layout, Params, ZoneKind};
+use crashview_ramoops::layout::{Layout, Params, ZoneRun};
 use crashview_ramoops::rs::Codec;
-use crashview_ramoops::writer::ZoneWriter;
-use crashview_ramoops::zone::{old_log_ranges, Signature, ZoneGeometry, ZoneHeader};
+use crashview_ramoops::zone::ZoneGeometry;
 
+use crate::backend::{ZoneStatus, MAX_ZONES};
 use crate::list::{ListId, PhaseList, Visit};
-use crate::plan::{self, Facts, Plan};
+use crate::plan::{self, Facts, Plan, Who};
 use crate::platform::Platform;
 use crate::raw::{self, ClaimCell, RawRegion};
+use crate::text::{Lines, LINE_LEN};
+use crashview_ramoops::fmt::ByteWriter;
 
-const NO_CPU: u32 = u32::MAX;
+pub(crate) const NO_CPU: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
 const DETACHED: u8 = 0;
 const ATTACHING: u8 = 1;
 const READY: u8 = 2;
-/// Smallest useful compression scratch: the hash table plus one record.
-pub const SCRATCH_MIN: usize = TABLE_BYTES + 4096;
-const TABLE_BYTES: usize = crashview_ramoops::deflate::HASH_SLOTS * 4;
 /// Longest `panic_timeout` delay honoured (one hour).
 const MAX_DELAY_S: u64 = 3600;
+/// Journal states: not armed this boot, being armed, armed.
+const J_NONE: u8 = 0;
+const J_ARMING: u8 = 1;
+const J_ARMED: u8 = 2;
+/// Share of the journal that events before a panic (oops dumps) may use:
+/// the rest is kept for the panic path itself.
+const PRE_PANIC_SHARE: u32 = 4;
 
 /// How the recorder is laid out in its region and what it should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setup {
     /// Plan choices.
     pub plan: plan::Config,
+    /// The recorder is a module inside the stock `panic()`: its plan is
+    /// [`Plan::stock_6_1`] (the kernel's order, observed), not
+    /// [`Plan::build`] (an order the recorder runs).
+    pub stock_panic: bool,
     /// ramoops parameters for the region's first `ramoops.mem_size` bytes.
     pub ramoops: Params,
     /// Bytes of the journal zone, placed right after the ramoops zones.
     pub journal_len: usize,
     /// `LINUX_VERSION_CODE`, for ftrace zone signatures.
     pub version_code: u32,
-    /// Deflate dumps as pstore does by default (needs scratch memory).
-    pub compress: bool,
 }
 
 /// Why attaching failed.
@@ -53,12 +68,14 @@ pub enum AttachError {
     RegionTooSmall,
     /// The journal zone cannot hold a header and one entry.
     JournalTooSmall,
+    /// More zones than the recorder's status table holds ([`MAX_ZONES`]).
+    TooManyZones,
 }
 
-/// What `panic` did.
+/// What `panic` (or a hook) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    /// This CPU ran the panic path.
+    /// This CPU ran the panic path (or the part of it this hook covers).
     Ran,
     /// This CPU was already panicking: resumed after the interrupted step.
     Nested,
@@ -66,16 +83,17 @@ pub enum Claim {
     OtherCpu,
     /// Not attached: nothing recorded.
     NotAttached,
+    /// A hook ran while no panic is in progress.
+    NotPanicking,
 }
 
 #[derive(Clone, Copy)]
-struct State {
-    region: Option<RawRegion>,
-    scratch: Option<RawRegion>,
-    setup: Option<Setup>,
-    layout: Layout,
-    dmesg_geom: Option<ZoneGeometry>,
-    codec: Option<Codec>,
+pub(crate) struct State {
+    pub(crate) region: Option<RawRegion>,
+    pub(crate) setup: Option<Setup>,
+    pub(crate) layout: Layout,
+    pub(crate) dmesg_geom: Option<ZoneGeometry>,
+    pub(crate) codec: Option<Codec>,
     plan: Option<Plan>,
     journal: Option<Header>,
     /// The panic message, for the info list (truncated).
@@ -85,6 +103,12 @@ struct State {
 
 /// Bytes of the panic message kept for the info list.
 const MESSAGE_LEN: usize = 120;
+
+const EMPTY_RUN: ZoneRun = ZoneRun {
+    offset: 0,
+    zone_size: 0,
+    count: 0,
+};
 
 /// The panic recorder. Meant to live in a `static`.
 pub struct Recorder {
@@ -98,17 +122,21 @@ pub struct Recorder {
     pub pre_reboot: PhaseList,
     /// Post-reboot list.
     pub post_reboot: PhaseList,
-    attach_state: AtomicU8,
+    pub(crate) attach_state: AtomicU8,
     claim: AtomicU32,
     cursor: AtomicU32,
     running: AtomicU32,
+    journal_state: AtomicU8,
+    journal_lock: AtomicU32,
     journal_next: AtomicU32,
-    dump_next: AtomicU32,
-    dump_count: AtomicU32,
+    journal_dropped: AtomicU32,
+    pub(crate) dump_write_cnt: AtomicU32,
+    pub(crate) read_cnt: AtomicU32,
     turned_away: AtomicU32,
     turned_away_logged: AtomicU32,
     ended: AtomicBool,
-    state: ClaimCell<State>,
+    pub(crate) state: ClaimCell<State>,
+    pub(crate) zone_status: ClaimCell<[ZoneStatus; MAX_ZONES]>,
 }
 
 impl core::fmt::Debug for Recorder {
@@ -138,37 +166,23 @@ impl Recorder {
             claim: AtomicU32::new(NO_CPU),
             cursor: AtomicU32::new(0),
             running: AtomicU32::new(NONE),
+            journal_state: AtomicU8::new(J_NONE),
+            journal_lock: AtomicU32::new(NO_CPU),
             journal_next: AtomicU32::new(0),
-            dump_next: AtomicU32::new(0),
-            dump_count: AtomicU32::new(0),
+            journal_dropped: AtomicU32::new(0),
+            dump_write_cnt: AtomicU32::new(0),
+            read_cnt: AtomicU32::new(0),
             turned_away: AtomicU32::new(0),
             turned_away_logged: AtomicU32::new(0),
             ended: AtomicBool::new(false),
             state: ClaimCell::new(State {
                 region: None,
-                scratch: None,
                 setup: None,
                 layout: Layout {
-                    dmesg: crashview_ramoops::layout::ZoneRun {
-                        offset: 0,
-                        zone_size: 0,
-                        count: 0,
-                    },
-                    console: crashview_ramoops::layout::ZoneRun {
-                        offset: 0,
-                        zone_size: 0,
-                        count: 0,
-                    },
-                    ftrace: crashview_ramoops::layout::ZoneRun {
-                        offset: 0,
-                        zone_size: 0,
-                        count: 0,
-                    },
-                    pmsg: crashview_ramoops::layout::ZoneRun {
-                        offset: 0,
-                        zone_size: 0,
-                        count: 0,
-                    },
+                    dmesg: EMPTY_RUN,
+                    console: EMPTY_RUN,
+                    ftrace: EMPTY_RUN,
+                    pmsg: EMPTY_RUN,
                     record_size: 0,
                 },
                 dmesg_geom: None,
@@ -178,6 +192,7 @@ impl Recorder {
                 message: [0; MESSAGE_LEN],
                 message_len: 0,
             }),
+            zone_status: ClaimCell::new([ZoneStatus::UNUSED; MAX_ZONES]),
         }
     }
 
@@ -192,34 +207,35 @@ impl Recorder {
         }
     }
 
-    fn st(&self) -> State {
+    pub(crate) fn st(&self) -> State {
         *self.st_ref()
     }
 
     /// The state without copying it (the journal path runs per entry).
-    fn st_ref(&self) -> &State {
-        // SAFETY: written only while ATTACHING or by the claiming CPU between
-        // steps; readers are that same CPU, or run after READY was published.
+    pub(crate) fn st_ref(&self) -> &State {
+        // SAFETY: written only while ATTACHING, by the journal's lock holder
+        // (the armed header) or by the claiming CPU between steps; readers
+        // are those same writers, or run after READY was published.
         unsafe { &*self.state.as_ptr() }
     }
 
     fn set_st(&self, s: State) {
-        // SAFETY: callers hold the attach transition or the panic claim.
+        // SAFETY: callers hold the attach transition, the journal lock or
+        // the panic claim.
         unsafe { self.state.set(s) }
     }
 
+    pub(crate) fn attached(&self) -> bool {
+        self.attach_state.load(Ordering::Acquire) == READY
+    }
+
     /// Takes over `region`: its first `setup.ramoops.mem_size` bytes become
-    /// ramoops zones (formatted where they hold no valid zone, kept where
-    /// they do, as ramoops does at probe), the next `journal_len` bytes the
-    /// journal. `scratch` (at least [`SCRATCH_MIN`] bytes, 4-aligned) is
-    /// working memory for compression; without it dumps are stored
-    /// uncompressed. Call once, before any panic.
-    pub fn attach(
-        &self,
-        region: RawRegion,
-        setup: Setup,
-        scratch: Option<RawRegion>,
-    ) -> Result<Layout, AttachError> {
+    /// ramoops zones, checked and ECC-corrected as ramoops does at probe
+    /// (kept where they hold a valid zone, formatted where they do not; see
+    /// [`zone_report`](Self::zone_report)), the next `journal_len` bytes the
+    /// journal, armed at the first event of this boot. Call once, before
+    /// any panic.
+    pub fn attach(&self, region: RawRegion, setup: Setup) -> Result<Layout, AttachError> {
         if self
             .attach_state
             .compare_exchange(DETACHED, ATTACHING, Ordering::AcqRel, Ordering::Acquire)
@@ -227,18 +243,13 @@ impl Recorder {
         {
             return Err(AttachError::Busy);
         }
-        let r = self.attach_inner(region, setup, scratch);
+        let r = self.attach_inner(region, setup);
         self.attach_state
             .store(if r.is_ok() { READY } else { DETACHED }, Ordering::Release);
         r
     }
 
-    fn attach_inner(
-        &self,
-        region: RawRegion,
-        setup: Setup,
-        scratch: Option<RawRegion>,
-    ) -> Result<Layout, AttachError> {
+    fn attach_inner(&self, region: RawRegion, setup: Setup) -> Result<Layout, AttachError> {
         let layout = Layout::compute(&setup.ramoops).map_err(AttachError::Layout)?;
         let mem =
             usize::try_from(setup.ramoops.mem_size).map_err(|_| AttachError::RegionTooSmall)?;
@@ -260,37 +271,17 @@ impl Recorder {
         } else {
             None
         };
-        let mut dmesg_geom = None;
-        for (kind, _, off, size) in layout.zones() {
-            let geom = ZoneGeometry::new(size as usize, nroots).map_err(AttachError::Layout)?;
-            if kind == ZoneKind::Dmesg && dmesg_geom.is_none() {
-                dmesg_geom = Some(geom);
-            }
-            // SAFETY: attaching: nobody else uses the region yet.
-            let Some(zone) = (unsafe { region.slice_mut(off as usize, size as usize) }) else {
-                return Err(AttachError::RegionTooSmall);
-            };
-            let want = if kind == ZoneKind::Ftrace {
-                setup.version_code
-            } else {
-                0
-            };
-            let h = ZoneHeader::parse(zone).unwrap_or_default();
-            let sig_ok = match h.signature() {
-                Signature::Plain => want == 0,
-                Signature::Versioned { version_code } => version_code == want,
-                Signature::Invalid => false,
-            };
-            if !sig_ok || old_log_ranges(&h, geom.data_size).is_none() {
-                if let Ok(mut w) = ZoneWriter::new(zone, geom, codec.as_ref()) {
-                    w.format(want);
-                }
-            }
-        }
-        let scratch = scratch.filter(|s| setup.compress && s.len() >= SCRATCH_MIN);
+        let dmesg_geom = if layout.dmesg.count > 0 {
+            Some(
+                ZoneGeometry::new(layout.dmesg.zone_size as usize, nroots)
+                    .map_err(AttachError::Layout)?,
+            )
+        } else {
+            None
+        };
+        crate::backend::init_zones(self, &region, &layout, codec.as_ref(), setup.version_code)?;
         self.set_st(State {
             region: Some(region),
-            scratch,
             setup: Some(setup),
             layout,
             dmesg_geom,
@@ -303,10 +294,38 @@ impl Recorder {
         Ok(layout)
     }
 
+    /// Updates the plan choices from the kernel's settings (the module reads
+    /// `crash_kexec_post_notifiers` and `panic_timeout` again whenever the
+    /// plan is shown). Ignored while a panic is in progress.
+    pub fn set_plan_config(&self, config: plan::Config) -> bool {
+        if self
+            .attach_state
+            .compare_exchange(READY, ATTACHING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        let ok = self.claim.load(Ordering::Acquire) == NO_CPU;
+        if ok {
+            let mut st = self.st();
+            if let Some(s) = st.setup.as_mut() {
+                s.plan = config;
+            }
+            self.set_st(st);
+        }
+        self.attach_state.store(READY, Ordering::Release);
+        ok
+    }
+
     /// The plan the recorder would run now, given the platform's facts.
     pub fn current_plan(&self, crash_kernel_loaded: bool) -> Option<Plan> {
-        let st = self.st_ref();
-        Plan::build(&st.setup?.plan, &facts(st, crash_kernel_loaded)).ok()
+        build_plan(self.st_ref(), crash_kernel_loaded).ok()
+    }
+
+    /// Whether the plan for these facts can be built (`Err` names the rule
+    /// an invalid combination breaks, for a clear message at boot).
+    pub fn check_plan(&self, crash_kernel_loaded: bool) -> Result<(), plan::PlanError> {
+        build_plan(self.st_ref(), crash_kernel_loaded).map(|_| ())
     }
 
     /// Enters the panic path on this CPU. `crash_kernel_loaded` is the fact
@@ -317,7 +336,7 @@ impl Recorder {
         crash_kernel_loaded: bool,
         msg: &[u8],
     ) -> Claim {
-        if self.attach_state.load(Ordering::Acquire) != READY {
+        if !self.attached() {
             return Claim::NotAttached;
         }
         let cpu = u32::from(p.cpu_id());
@@ -327,7 +346,7 @@ impl Recorder {
         {
             Ok(_) => {
                 self.begin(p, crash_kernel_loaded, msg);
-                self.run_steps(p);
+                self.run_steps(p, None);
                 Claim::Ran
             }
             Err(owner) if owner == cpu => {
@@ -340,7 +359,7 @@ impl Recorder {
                 if step != NONE {
                     self.end_step(p, step, Outcome::NestedPanic);
                 }
-                self.run_steps(p);
+                self.run_steps(p, None);
                 Claim::Nested
             }
             Err(_) => {
@@ -350,34 +369,61 @@ impl Recorder {
         }
     }
 
+    /// A hook in the kernel's panic path: the kernel is done with `step` (and
+    /// everything planned before it). Ends the kernel step the recorder was
+    /// waiting on (a crash dump that comes back ends as "returned"), then
+    /// runs on until the next step the kernel does. Only the panicking CPU
+    /// counts; steps already past are never repeated.
+    pub fn resume_after<P: Platform + ?Sized>(&self, p: &P, step: StepKind) -> Claim {
+        if !self.attached() {
+            return Claim::NotAttached;
+        }
+        let owner = self.claim.load(Ordering::Acquire);
+        if owner == NO_CPU {
+            return Claim::NotPanicking;
+        }
+        if owner != u32::from(p.cpu_id()) {
+            return Claim::OtherCpu;
+        }
+        let Some(plan) = self.st().plan else {
+            return Claim::Ran;
+        };
+        let Some(upto) = plan.position(step) else {
+            return Claim::Ran;
+        };
+        let r = self.running.load(Ordering::Acquire);
+        if r != NONE && r as usize <= upto && plan.who(r as usize).is_kernel() {
+            let outcome = if plan.steps().get(r as usize) == Some(&StepKind::CrashDump) {
+                Outcome::Returned
+            } else {
+                Outcome::Delegated
+            };
+            self.end_step(p, r, outcome);
+        }
+        self.run_steps(p, Some(upto));
+        Claim::Ran
+    }
+
     fn begin<P: Platform + ?Sized>(&self, p: &P, crash_kernel_loaded: bool, msg: &[u8]) {
         let mut st = self.st();
-        let Some(setup) = st.setup else { return };
         let n = msg.len().min(MESSAGE_LEN);
         st.message_len = n;
         if let (Some(d), Some(m)) = (st.message.get_mut(..n), msg.get(..n)) {
             d.copy_from_slice(m);
         }
-        let facts = facts(&st, crash_kernel_loaded);
         // A valid configuration always builds; fall back to the defaults
         // rather than run no plan at all.
-        let plan = Plan::build(&setup.plan, &facts)
-            .or_else(|_| Plan::build(&plan::Config::default(), &facts))
+        let plan = build_plan(&st, crash_kernel_loaded)
+            .or_else(|_| {
+                Plan::build(
+                    &plan::Config::default(),
+                    &facts(&st, crash_kernel_loaded),
+                )
+            })
             .ok();
         st.plan = plan;
-        let now = p.now_ns();
-        if let Some(zone) = self.journal_zone(&st) {
-            // A new generation each panic: the previous journal's entries
-            // then read as "older", never as this panic's.
-            let prev = Header::parse(zone).map(|h| h.generation).unwrap_or(0);
-            let (secs, _) = p.wall_time();
-            let generation = prev.wrapping_add(1) ^ ((secs as u32) << 8);
-            if let Ok(w) = JournalWriter::arm_at(zone, generation, now) {
-                st.journal = Some(w.header());
-            }
-        }
         self.set_st(st);
-        self.journal_next.store(0, Ordering::Release);
+        let now = p.now_ns();
         let cpu = p.cpu_id();
         self.log(
             p,
@@ -388,57 +434,152 @@ impl Recorder {
                 self.log(
                     p,
                     Entry::new(EntryKind::PlanStep, i as u8, cpu, now)
-                        .with_arg(*s as u64)
+                        .with_arg(step_arg(*s, plan.who(i)))
                         .with_name(s.name().as_bytes()),
                 );
             }
         }
     }
 
-    // The region is raw reserved memory, not owned by `State`; the claim is
-    // what makes this the only live reference.
+    // The region is raw reserved memory, not owned by `State`; the journal
+    // lock (or the panic claim) is what makes this the only live reference.
     #[allow(clippy::mut_from_ref)]
     fn journal_zone<'a>(&self, st: &'a State) -> Option<&'a mut [u8]> {
         let region = st.region.as_ref()?;
         let setup = st.setup?;
-        // SAFETY: called by the claiming CPU only.
+        // SAFETY: called with the journal lock held.
         unsafe { region.slice_mut(setup.ramoops.mem_size as usize, setup.journal_len) }
     }
 
-    /// Appends to the journal; silently drops entries once it is full.
-    fn log<P: Platform + ?Sized>(&self, _p: &P, e: Entry) {
+    /// Arms the journal with a new generation (first event of this boot).
+    /// The previous boot's journal is overwritten here, not at attach: the
+    /// module copies it out for reading before.
+    fn arm<P: Platform + ?Sized>(&self, p: &P) -> bool {
+        let mut st = self.st();
+        let Some(zone) = self.journal_zone(&st) else {
+            return false;
+        };
+        let prev = Header::parse(zone).map(|h| h.generation).unwrap_or(0);
+        let (secs, _) = p.wall_time();
+        let generation = prev.wrapping_add(1) ^ ((secs as u32) << 8);
+        let Ok(w) = JournalWriter::arm_at(zone, generation, p.now_ns()) else {
+            return false;
+        };
+        p.write_barrier();
+        st.journal = Some(w.header());
+        self.set_st(st);
+        self.journal_next.store(0, Ordering::Release);
+        true
+    }
+
+    /// Appends to the journal. Writers are serialised by a lock that is only
+    /// ever tried, never waited for: a non-panicking CPU that finds it taken
+    /// drops its entry (counted), and the panicking CPU takes it over (its
+    /// holder has been stopped). Entries from before a panic may use a
+    /// quarter of the journal; once full, entries are dropped.
+    pub(crate) fn log<P: Platform + ?Sized>(&self, p: &P, e: Entry) {
+        let cpu = u32::from(p.cpu_id());
+        let owner = self.claim.load(Ordering::Acquire);
+        if owner == cpu {
+            self.journal_lock.store(cpu, Ordering::Release);
+        } else if owner != NO_CPU
+            || self
+                .journal_lock
+                .compare_exchange(NO_CPU, cpu, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            self.journal_dropped.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        self.log_locked(p, e, owner == cpu);
+        // Only release what is still ours.
+        let _ = self.journal_lock.compare_exchange(
+            cpu,
+            NO_CPU,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    fn log_locked<P: Platform + ?Sized>(&self, p: &P, e: Entry, panicking: bool) {
+        let state = self.journal_state.load(Ordering::Acquire);
+        if state != J_ARMED {
+            // An arming cut short (its CPU stopped) is redone by the panic.
+            if state == J_ARMING && !panicking {
+                return;
+            }
+            self.journal_state.store(J_ARMING, Ordering::Release);
+            if !self.arm(p) {
+                self.journal_state.store(J_NONE, Ordering::Release);
+                return;
+            }
+            self.journal_state.store(J_ARMED, Ordering::Release);
+        }
         let st = self.st();
         let (Some(header), Some(zone)) = (st.journal, self.journal_zone(&st)) else {
             return;
         };
         let next = self.journal_next.load(Ordering::Acquire);
+        if !panicking && next >= header.capacity / PRE_PANIC_SHARE {
+            self.journal_dropped.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
         if let Ok(mut w) = JournalWriter::open_at(zone, header, next) {
-            if w.append(&e).is_ok() {
+            if w.append_with(&e, || p.write_barrier()).is_ok() {
                 self.journal_next.store(next + 1, Ordering::Release);
             }
         }
     }
 
-    fn run_steps<P: Platform + ?Sized>(&self, p: &P) {
+    /// Entries dropped because the journal was busy or full.
+    pub fn journal_dropped(&self) -> u32 {
+        self.journal_dropped.load(Ordering::Acquire)
+    }
+
+    fn run_steps<P: Platform + ?Sized>(&self, p: &P, upto: Option<usize>) {
         let Some(plan) = self.st().plan else { return };
         let steps = plan.steps();
         // Each pass consumes one step, so this runs at most `steps.len()`
-        // times across all nested entries together.
+        // times across all nested entries and hooks together.
         for _ in 0..steps.len() {
+            // A kernel step still running: only a hook ends it.
+            if self.running.load(Ordering::Acquire) != NONE {
+                return;
+            }
             let i = self.cursor.fetch_add(1, Ordering::AcqRel);
             let Some(&kind) = steps.get(i as usize) else {
                 break;
             };
+            let who = plan.who(i as usize);
             self.note_turned_away(p, i);
             self.running.store(i, Ordering::Release);
             self.log(
                 p,
                 Entry::new(EntryKind::StepBegin, i as u8, p.cpu_id(), p.now_ns())
-                    .with_arg(kind as u64)
+                    .with_arg(step_arg(kind, who))
                     .with_name(kind.name().as_bytes()),
             );
-            let outcome = self.run_step(p, kind, i as u8, &plan);
-            self.end_step(p, i, outcome);
+            match who {
+                Who::Recorder => {
+                    let outcome = self.run_step(p, kind, i as u8, &plan);
+                    self.end_step(p, i, outcome);
+                }
+                // Before the recorder got control, a crash dump that was
+                // planned there came back: no capture kernel started.
+                Who::KernelBefore if kind == StepKind::CrashDump => {
+                    self.end_step(p, i, Outcome::Returned)
+                }
+                Who::KernelBefore | Who::KernelAfter => self.end_step(p, i, Outcome::Delegated),
+                Who::KernelNext => {
+                    if upto.is_some_and(|u| i as usize <= u) {
+                        // A hook further on says the kernel is past it.
+                        self.end_step(p, i, Outcome::Delegated);
+                    } else {
+                        // The kernel does it once we return; a hook ends it.
+                        return;
+                    }
+                }
+            }
         }
         let all_taken = self.cursor.load(Ordering::Acquire) as usize >= steps.len();
         if all_taken
@@ -497,7 +638,10 @@ impl Recorder {
                     o => o,
                 }
             }
-            StepKind::KmsgDump => self.kmsg_dump(p, step),
+            // The legacy chain is the kernel's to walk; a recorder-run plan
+            // does not hold it yet.
+            StepKind::NotifierChain => Outcome::Delegated,
+            StepKind::KmsgDump => done_if(p.kmsg_dump()),
             StepKind::CrashDump => {
                 p.crash_kexec();
                 Outcome::Returned
@@ -583,98 +727,51 @@ impl Recorder {
     /// The built-in info lines: what an engineer wants at the top of any
     /// dump. They go to the kernel log, so the kmsg dump that follows holds them.
     fn print_info<P: Platform + ?Sized>(&self, p: &P, plan: &Plan) {
+        use core::fmt::Write;
         let (offset, taint) = p.kernel_facts();
         let now = p.now_ns();
-        let mut line = LineBuf::new();
-        let _ = core::fmt::write(
-            &mut line,
-            format_args!(
-                "CPU {} uptime {}.{:06}s taint {:#x}",
-                p.cpu_id(),
-                now / 1_000_000_000,
-                now % 1_000_000_000 / 1000,
-                taint
-            ),
+        let mut buf = [0u8; LINE_LEN];
+        let mut line = ByteWriter::new(&mut buf);
+        let _ = write!(
+            line,
+            "CPU {} uptime {}.{:06}s taint {:#x}",
+            p.cpu_id(),
+            now / 1_000_000_000,
+            now % 1_000_000_000 / 1000,
+            taint
         );
         if let Some(off) = offset {
-            let _ = core::fmt::write(&mut line, format_args!(" kernel offset {off:#x}"));
+            let _ = write!(line, " kernel offset {off:#x}");
         }
         p.print(line.as_bytes());
+        line.clear();
+        line.put(b"panic: ");
         let st = self.st_ref();
-        let mut line = LineBuf::new();
-        let _ = core::fmt::write(&mut line, format_args!("panic: "));
         for &b in st.message.get(..st.message_len).unwrap_or(&[]) {
             // Printable ASCII only: the message may be anything.
-            let c = if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '?'
-            };
-            let _ = core::fmt::write(&mut line, format_args!("{c}"));
+            line.put(&[if (0x20..0x7f).contains(&b) { b } else { b'?' }]);
         }
         p.print(line.as_bytes());
-        let mut text = PlanLines {
-            p,
-            line: LineBuf::new(),
-        };
+        let mut text = Lines::new(&mut buf, |l: &[u8]| p.print(l));
         let _ = plan.write_text(&mut text);
-    }
-
-    fn kmsg_dump<P: Platform + ?Sized>(&self, p: &P, step: u8) -> Outcome {
-        let st = self.st();
-        let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
-            return Outcome::Skipped;
-        };
-        let count = st.layout.dmesg.count;
-        if count == 0 {
-            return Outcome::Skipped;
-        }
-        let idx = self.dump_next.load(Ordering::Acquire) % count;
-        let off = st.layout.dmesg.zone_offset(idx) as usize;
-        // SAFETY: the claiming CPU is the only writer of the region now.
-        let Some(zone) = (unsafe { region.slice_mut(off, geom.zone_size) }) else {
-            return Outcome::Skipped;
-        };
-        let n = self.dump_count.fetch_add(1, Ordering::AcqRel) + 1;
-        let scratch_mem = st.scratch;
-        let scratch = scratch_mem.as_ref().and_then(|s| {
-            // SAFETY: the claiming CPU is the only user of the scratch
-            // memory; the table and the input do not overlap.
-            let (table, input) = unsafe {
-                (
-                    s.words_mut(0, crashview_ramoops::deflate::HASH_SLOTS)?,
-                    s.slice_mut(TABLE_BYTES, s.len() - TABLE_BYTES)?,
-                )
-            };
-            Some(crate::dump::Scratch { table, input })
-        });
-        match crate::dump::write_dump(p, zone, geom, st.codec.as_ref(), "Panic", n, scratch) {
-            Some((len, compressed)) => {
-                self.dump_next.store((idx + 1) % count, Ordering::Release);
-                let mut name = [0u8; 32];
-                let nl = fmt_into(
-                    &mut name,
-                    format_args!(
-                        "Panic#{n} {len} bytes{}",
-                        if compressed { " deflated" } else { "" }
-                    ),
-                );
-                self.log(
-                    p,
-                    Entry::new(EntryKind::DumpWritten, step, p.cpu_id(), p.now_ns())
-                        .with_arg(u64::from(idx))
-                        .with_name(name.get(..nl).unwrap_or(&[])),
-                );
-                Outcome::Done
-            }
-            None => Outcome::Skipped,
-        }
     }
 
     /// Bytes of the region (for hosts and tests that inspect it).
     #[doc(hidden)]
     pub fn region(&self) -> Option<RawRegion> {
         self.st().region
+    }
+}
+
+fn build_plan(st: &State, crash_kernel_loaded: bool) -> Result<Plan, plan::PlanError> {
+    let Some(setup) = st.setup else {
+        return Err(plan::PlanError::Order("not attached"));
+    };
+    let f = facts(st, crash_kernel_loaded);
+    if setup.stock_panic {
+        Plan::stock_6_1(&setup.plan, &f)
+    } else {
+        Plan::build(&setup.plan, &f)
     }
 }
 
@@ -687,72 +784,17 @@ fn facts(st: &State, crash_kernel_loaded: bool) -> Facts {
     }
 }
 
+/// A plan or step-begin entry's argument: the step code, and in bits 8..16
+/// who carries it out (0 the recorder, 1 the kernel).
+fn step_arg(kind: StepKind, who: Who) -> u64 {
+    kind as u64 | (u64::from(who.is_kernel()) << 8)
+}
+
 /// `true`: done here; `false`: the platform leaves it to the kernel's panic().
 fn done_if(b: bool) -> Outcome {
     if b {
         Outcome::Done
     } else {
         Outcome::Delegated
-    }
-}
-
-fn fmt_into(buf: &mut [u8], args: core::fmt::Arguments<'_>) -> usize {
-    let mut l = LineBuf::new();
-    let _ = core::fmt::write(&mut l, args);
-    let n = l.len.min(buf.len());
-    if let (Some(d), Some(s)) = (buf.get_mut(..n), l.buf.get(..n)) {
-        d.copy_from_slice(s);
-    }
-    n
-}
-
-/// A 160-byte line for formatting without allocation.
-struct LineBuf {
-    buf: [u8; 160],
-    len: usize,
-}
-
-impl LineBuf {
-    fn new() -> Self {
-        LineBuf {
-            buf: [0; 160],
-            len: 0,
-        }
-    }
-    fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or(&[])
-    }
-}
-
-impl core::fmt::Write for LineBuf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b;
-                self.len += 1;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Prints the plan text line by line through the platform.
-struct PlanLines<'a, P: Platform + ?Sized> {
-    p: &'a P,
-    line: LineBuf,
-}
-
-impl<P: Platform + ?Sized> core::fmt::Write for PlanLines<'_, P> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if b == b'\n' {
-                self.p.print(self.line.as_bytes());
-                self.line.len = 0;
-            } else if let Some(slot) = self.line.buf.get_mut(self.line.len) {
-                *slot = b;
-                self.line.len += 1;
-            }
-        }
-        Ok(())
     }
 }

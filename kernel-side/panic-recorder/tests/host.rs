@@ -4,12 +4,14 @@
 //! with the host readers (crashview-journal, crashview-ramoops).
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crashview_journal::{self as journal, EntryKind, Outcome, StepKind, Tail};
 use crashview_ramoops::layout::Params;
 use crashview_ramoops::region::{Overrides, Region};
+use crashview_ramoops::dmesg::Reason;
+use panic_recorder::backend::DmesgRecord;
 use panic_recorder::list::ListId;
 use panic_recorder::plan::Config;
 use panic_recorder::platform::Platform;
@@ -24,6 +26,11 @@ struct Host {
     log: Mutex<Vec<String>>,
     kexec_works: bool,
     stopped: AtomicBool,
+    /// The recorder pstore's frontend writes through (our backend), when
+    /// the kmsg dump step should store a record.
+    backend: OnceLock<&'static Recorder>,
+    compress: bool,
+    dumps: AtomicU32,
 }
 
 thread_local! {
@@ -39,7 +46,15 @@ impl Host {
             ]),
             kexec_works,
             stopped: AtomicBool::new(false),
+            backend: OnceLock::new(),
+            compress: false,
+            dumps: AtomicU32::new(0),
         }
+    }
+
+    fn with_backend(self, rec: &'static Recorder) -> Self {
+        let _ = self.backend.set(rec);
+        self
     }
 }
 
@@ -87,7 +102,14 @@ impl Platform for Host {
             String::from_utf8_lossy(line)
         ));
     }
-    fn kmsg_tail(&self, buf: &mut [u8]) -> usize {
+    /// pstore's frontend: `<Reason>#<n> Part1` and the newest log that
+    /// fits the backend's buffer, deflated when asked (as pstore's default),
+    /// handed to the backend's write.
+    fn kmsg_dump(&self) -> bool {
+        let Some(rec) = self.backend.get() else {
+            return false;
+        };
+        let n = self.dumps.fetch_add(1, Ordering::SeqCst) + 1;
         let text: String = self
             .log
             .lock()
@@ -95,10 +117,32 @@ impl Platform for Host {
             .iter()
             .map(|l| format!("{l}\n"))
             .collect();
-        let b = text.as_bytes();
-        let n = b.len().min(buf.len());
-        buf[..n].copy_from_slice(&b[b.len() - n..]);
-        n
+        let mut body = format!("Panic#{n} Part1\n").into_bytes();
+        let cap = if self.compress {
+            crashview_ramoops::pstore::zbufsize_deflate(rec.dmesg_capacity())
+        } else {
+            rec.dmesg_capacity()
+        };
+        let room = cap.saturating_sub(body.len());
+        body.extend_from_slice(&text.as_bytes()[text.len().saturating_sub(room)..]);
+        let (data, compressed) = if self.compress {
+            (miniz_oxide::deflate::compress_to_vec(&body, 6), true)
+        } else {
+            (body, false)
+        };
+        let (secs, nsecs) = self.wall_time();
+        rec.write_dmesg(
+            self,
+            &DmesgRecord {
+                reason: Reason::Panic,
+                count: n,
+                part: 1,
+                compressed,
+                time: (secs, nsecs),
+                data: &data,
+            },
+        )
+        .is_ok()
     }
     fn kernel_facts(&self) -> (Option<u64>, u64) {
         (Some(0x2f80_0000), 0x1)
@@ -119,7 +163,7 @@ fn setup(plan: Config, ecc: u32) -> Setup {
         },
         journal_len: JOURNAL,
         version_code: 0x0601c0,
-        compress: false,
+        stock_panic: false,
     }
 }
 
@@ -130,7 +174,7 @@ fn rig(plan: Config, ecc: u32) -> (&'static Recorder, &'static mut [u8]) {
     // SAFETY: leaked, so valid forever; the test only reads it after the
     // recorder is done writing (or reads a snapshot racily on purpose).
     let region = unsafe { RawRegion::new(mem.as_mut_ptr(), mem.len()) };
-    rec.attach(region, setup(plan, ecc), None).unwrap();
+    rec.attach(region, setup(plan, ecc)).unwrap();
     (rec, mem)
 }
 
@@ -178,7 +222,7 @@ fn default_plan_runs_every_step_once_and_journals_it() {
         },
         16,
     );
-    let host = Host::new(false);
+    let host = Host::new(false).with_backend(rec);
     rec.hypervisor
         .register(count_call, 0, b"hv_notify")
         .unwrap();
@@ -477,7 +521,7 @@ fn dumps_rotate_through_the_zones_like_ramoops() {
         },
         0,
     );
-    rec.panic(&Host::new(false), false, b"x");
+    rec.panic(&Host::new(false).with_backend(rec), false, b"x");
     let region = Region::scan(
         &mem[..MEM],
         &Overrides {
@@ -498,24 +542,15 @@ fn dumps_rotate_through_the_zones_like_ramoops() {
 
 #[test]
 fn compressed_dumps_inflate_like_pstore_expects() {
-    let mem: &'static mut [u8] = Box::leak(vec![0u8; MEM + JOURNAL].into_boxed_slice());
-    let scratch: &'static mut [u32] = Box::leak(vec![0u32; 64 * 1024].into_boxed_slice());
-    let rec: &'static Recorder = Box::leak(Box::new(Recorder::new()));
-    // SAFETY: leaked buffers, used only by this recorder.
-    let region = unsafe { RawRegion::new(mem.as_mut_ptr(), mem.len()) };
-    let scratch = unsafe { RawRegion::new(scratch.as_mut_ptr().cast(), scratch.len() * 4) };
-    let s = Setup {
-        compress: true,
-        ..setup(
-            Config {
-                panic_timeout: -1,
-                ..Config::default()
-            },
-            16,
-        )
-    };
-    rec.attach(region, s, Some(scratch)).unwrap();
-    let host = Host::new(false);
+    let (rec, mem) = rig(
+        Config {
+            panic_timeout: -1,
+            ..Config::default()
+        },
+        16,
+    );
+    let mut host = Host::new(false).with_backend(rec);
+    host.compress = true;
     for i in 0..400 {
         host.print(
             format!(
@@ -544,5 +579,213 @@ fn compressed_dumps_inflate_like_pstore_expects() {
     let j = journal::read(&mem[MEM..]).unwrap();
     assert!(j
         .entries()
-        .any(|e| e.kind == EntryKind::DumpWritten && e.name_bytes().ends_with(b"deflated")));
+        .any(|e| e.kind == EntryKind::DumpWritten && e.name_bytes() == b"Panic#1 Part1 deflated"));
+}
+
+/// A recorder attached as the module attaches it: the stock panic() owns
+/// the path, the recorder observes it from its hooks.
+fn stock_rig(post: bool, timeout: i32) -> (&'static Recorder, &'static mut [u8]) {
+    let mem: &'static mut [u8] = Box::leak(vec![0u8; MEM + JOURNAL].into_boxed_slice());
+    let rec: &'static Recorder = Box::leak(Box::new(Recorder::new()));
+    // SAFETY: leaked, valid forever; read only after the recorder wrote.
+    let region = unsafe { RawRegion::new(mem.as_mut_ptr(), mem.len()) };
+    let mut s = setup(
+        Config {
+            crash_kexec_post_notifiers: post,
+            panic_timeout: timeout,
+            ..Config::default()
+        },
+        16,
+    );
+    s.stock_panic = true;
+    rec.attach(region, s).unwrap();
+    (rec, mem)
+}
+
+/// `(step, performer is the kernel, outcome)` in journal order.
+fn stock_steps(j: &journal::Journal<'_>) -> Vec<(StepKind, bool, Option<Outcome>)> {
+    let plan: Vec<StepKind> = j
+        .entries()
+        .filter(|e| e.kind == EntryKind::PlanStep)
+        .map(|e| e.step_kind().unwrap())
+        .collect();
+    let mut out: Vec<(StepKind, bool, Option<Outcome>)> = Vec::new();
+    for e in j.entries() {
+        match e.kind {
+            EntryKind::StepBegin => out.push((plan[e.step as usize], e.arg >> 8 == 1, None)),
+            EntryKind::StepEnd => {
+                let k = plan[e.step as usize];
+                out.iter_mut().rev().find(|s| s.0 == k).unwrap().2 = e.outcome();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn oops(rec: &Recorder, host: &Host, n: u32) -> u32 {
+    let body = format!("Oops#{n} Part1\n<4>[    1.000000] BUG: unable to handle page fault\n");
+    rec.write_dmesg(
+        host,
+        &DmesgRecord {
+            reason: Reason::Oops,
+            count: n,
+            part: 1,
+            compressed: false,
+            time: (1_795_919_000, 0),
+            data: body.as_bytes(),
+        },
+    )
+    .unwrap()
+}
+
+/// The stock path with no crash kernel, as the module sees it: oopses
+/// before the panic journaled with their reason, the recorder's lists at
+/// the head of the notifier chain, the kernel's steps between the hooks,
+/// the reboot lists at panic_blink, the rest left to the kernel.
+#[test]
+fn the_stock_path_is_journaled_from_its_hooks() {
+    use StepKind::*;
+    let (rec, mem) = stock_rig(false, 1);
+    let host = Host::new(false);
+    rec.info.register(count_call, 0, b"client_info").unwrap();
+    rec.pre_reboot.register(count_call, 0, b"client_led").unwrap();
+    assert_eq!(oops(rec, &host, 1), 0);
+    assert_eq!(oops(rec, &host, 2), 1);
+    // A hook before any panic does nothing.
+    assert_eq!(rec.resume_after(&host, KmsgDump), Claim::NotPanicking);
+    assert_eq!(rec.panic(&host, false, b"sysrq triggered crash"), Claim::Ran);
+    // Returned to the kernel, which now walks its own notifiers.
+    let j = journal::read(&mem[MEM..]).unwrap();
+    assert_eq!(j.progress().open_step.map(|e| e.arg & 0xff), Some(NotifierChain as u64));
+    assert_eq!(rec.resume_after(&host, NotifierChain), Claim::Ran);
+    // pstore's dump through our backend, then our second dumper.
+    rec.write_dmesg(
+        &host,
+        &DmesgRecord {
+            reason: Reason::Panic,
+            count: 3,
+            part: 1,
+            compressed: false,
+            time: (1_795_919_001, 0),
+            data: b"Panic#3 Part1\n<0>[    2.000000] Kernel panic - not syncing: sysrq\n",
+        },
+    )
+    .unwrap();
+    rec.resume_after(&host, KmsgDump);
+    let j = journal::read(&mem[MEM..]).unwrap();
+    assert_eq!(j.progress().open_step.map(|e| e.arg & 0xff), Some(ConsoleFlush as u64));
+    // A hook of a step already past changes nothing.
+    rec.resume_after(&host, NotifierChain);
+    rec.resume_after(&host, ConsoleFlush);
+    let j = journal::read(&mem[MEM..]).unwrap();
+    assert_eq!(
+        stock_steps(&j),
+        [
+            (StopCpus, true, Some(Outcome::Delegated)),
+            (PreCrashDump, false, Some(Outcome::Skipped)),
+            (Hypervisor, false, Some(Outcome::Skipped)),
+            (Info, false, Some(Outcome::Done)),
+            (NotifierChain, true, Some(Outcome::Delegated)),
+            (KmsgDump, true, Some(Outcome::Delegated)),
+            (ConsoleFlush, true, Some(Outcome::Delegated)),
+            (PreReboot, false, Some(Outcome::Done)),
+            (PostReboot, false, Some(Outcome::Skipped)),
+            (Delay, true, Some(Outcome::Delegated)),
+            (Reboot, true, Some(Outcome::Delegated)),
+        ]
+    );
+    let dumps: Vec<(u64, Vec<u8>)> = j
+        .entries()
+        .filter(|e| e.kind == EntryKind::DumpWritten)
+        .map(|e| (e.arg, e.name_bytes().to_vec()))
+        .collect();
+    assert_eq!(
+        dumps,
+        [
+            (0, b"Oops#1 Part1".to_vec()),
+            (1, b"Oops#2 Part1".to_vec()),
+            (2, b"Panic#3 Part1".to_vec())
+        ]
+    );
+    // The oopses come before the panic, the panic's dump inside its step.
+    let kinds: Vec<EntryKind> = j.entries().map(|e| e.kind).collect();
+    assert_eq!(&kinds[..3], [EntryKind::DumpWritten, EntryKind::DumpWritten, EntryKind::PanicStart]);
+    assert!(j.progress().finished);
+    assert_eq!(j.entries().last().unwrap().kind, EntryKind::PanicEnd);
+}
+
+/// crash_kexec_post_notifiers=1 with a crash kernel: after the kmsg dump
+/// the kernel kexecs; the journal then ends inside "crash dump", which is
+/// where the machine left. A kexec that comes back ends it as "returned".
+#[test]
+fn with_post_notifiers_the_journal_ends_in_the_kernels_crash_dump() {
+    use StepKind::*;
+    let (rec, mem) = stock_rig(true, 0);
+    let host = Host::new(false);
+    rec.panic(&host, true, b"Oops");
+    rec.resume_after(&host, NotifierChain);
+    rec.resume_after(&host, KmsgDump);
+    let j = journal::read(&mem[MEM..]).unwrap();
+    let open = j.progress().open_step.unwrap();
+    assert_eq!(open.arg & 0xff, CrashDump as u64);
+    assert_eq!(open.arg >> 8, 1, "the kernel's step");
+    let before: Vec<StepKind> = stock_steps(&j).iter().map(|s| s.0).collect();
+    assert_eq!(
+        before,
+        [StopCpus, PreCrashDump, Hypervisor, Info, NotifierChain, KmsgDump, CrashDump]
+    );
+    // panic_blink: the kexec failed, the path went on.
+    rec.resume_after(&host, ConsoleFlush);
+    let j = journal::read(&mem[MEM..]).unwrap();
+    let s = stock_steps(&j);
+    assert_eq!(s[6], (CrashDump, true, Some(Outcome::Returned)));
+    assert_eq!(s.last().unwrap().0, PostReboot, "panic_timeout=0: halted after the lists");
+    assert!(j.progress().finished);
+}
+
+/// Without post notifiers and with a crash kernel, the kexec ran before
+/// the chain: if the recorder runs at all, it came back.
+#[test]
+fn a_crash_dump_before_the_chain_that_returned_is_journaled_so() {
+    let (rec, mem) = stock_rig(false, -1);
+    let host = Host::new(false);
+    rec.panic(&host, true, b"Oops");
+    let j = journal::read(&mem[MEM..]).unwrap();
+    let s = stock_steps(&j);
+    assert_eq!(s[0], (StepKind::CrashDump, true, Some(Outcome::Returned)));
+    let plan = rec.current_plan(true).unwrap();
+    let mut text = String::new();
+    plan.write_text(&mut text).unwrap();
+    assert!(text.contains("crash_kexec_post_notifiers=0"), "{text}");
+    assert!(text.contains("the recorder sees nothing of such a panic"), "{text}");
+    // panic_timeout < 0: no panic_blink, so the reboot lists run after the
+    // kmsg dump and the console flush is the kernel's, unobserved.
+    rec.resume_after(&host, StepKind::NotifierChain);
+    rec.resume_after(&host, StepKind::KmsgDump);
+    let j = journal::read(&mem[MEM..]).unwrap();
+    let kinds: Vec<StepKind> = stock_steps(&j).iter().map(|s| s.0).collect();
+    assert_eq!(
+        &kinds[kinds.len() - 4..],
+        [StepKind::PreReboot, StepKind::PostReboot, StepKind::ConsoleFlush, StepKind::Reboot]
+    );
+    assert!(j.progress().finished);
+}
+
+/// Oopses before a panic may fill a quarter of the journal, no more: the
+/// rest is the panic's.
+#[test]
+fn oops_storms_leave_room_for_the_panic() {
+    let (rec, mem) = stock_rig(false, 1);
+    let host = Host::new(false);
+    for n in 1..=200 {
+        oops(rec, &host, n);
+    }
+    assert!(rec.journal_dropped() > 0);
+    rec.panic(&host, false, b"after the storm");
+    rec.resume_after(&host, StepKind::ConsoleFlush);
+    let j = journal::read(&mem[MEM..]).unwrap();
+    let dumps = j.entries().filter(|e| e.kind == EntryKind::DumpWritten).count() as u32;
+    assert_eq!(dumps, j.header.capacity / 4);
+    assert!(j.progress().finished, "the whole panic path fits after the storm");
 }

@@ -6,22 +6,18 @@
 
 use core::ffi::c_void;
 
+use panic_recorder::backend::{DmesgRecord, StoredRecord, WriteError, ZoneInit};
+use panic_recorder::journal::StepKind;
 use panic_recorder::list::ListId;
 use panic_recorder::plan::Config;
 use panic_recorder::platform::Platform;
-use panic_recorder::ramoops::layout::Params;
+use panic_recorder::ramoops::dmesg::Reason;
+use panic_recorder::ramoops::fmt::ByteWriter;
+use panic_recorder::ramoops::layout::{Params, ZoneKind};
 use panic_recorder::raw::{Callback, RawRegion};
-use panic_recorder::recorder::{Claim, Recorder, Setup};
+use panic_recorder::recorder::{AttachError, Claim, Recorder, Setup};
 
 static RECORDER: Recorder = Recorder::new();
-
-/// Compression working memory (pstore's `big_oops_buf` plus the match
-/// table): enough for records up to 64 KiB.
-#[repr(C, align(8))]
-struct ScratchMem(core::cell::UnsafeCell<[u8; 160 * 1024]>);
-// SAFETY: handed to the recorder once at attach; only the claiming CPU uses it.
-unsafe impl Sync for ScratchMem {}
-static SCRATCH: ScratchMem = ScratchMem(core::cell::UnsafeCell::new([0; 160 * 1024]));
 
 extern "C" {
     fn cvpr_shim_now_ns() -> u64;
@@ -29,14 +25,15 @@ extern "C" {
     fn cvpr_shim_cpu_id() -> u32;
     fn cvpr_shim_is_code(addr: usize) -> i32;
     fn cvpr_shim_print(s: *const u8, len: usize);
-    fn cvpr_shim_kmsg_tail(buf: *mut u8, len: usize) -> usize;
     fn cvpr_shim_taint() -> u64;
+    fn cvpr_shim_wmb();
     fn cvpr_shim_bug() -> !;
 }
 
-/// The stock kernel around us: `panic()` already stopped the other CPUs and
-/// will flush consoles, delay and reboot after the notifier chain returns, so
-/// those steps are journaled as left to it.
+/// The stock kernel around us: its `panic()` stops the other CPUs, walks
+/// its notifier chain, runs the kmsg dumpers, kexecs, flushes consoles,
+/// delays and reboots; the recorder's plan ([`Setup::stock_panic`]) marks
+/// those steps as the kernel's, so none of these methods is asked to do them.
 struct Kernel;
 
 impl Platform for Kernel {
@@ -75,9 +72,12 @@ impl Platform for Kernel {
         // SAFETY: pointer and length of a live slice.
         unsafe { cvpr_shim_print(line.as_ptr(), line.len()) }
     }
-    fn kmsg_tail(&self, buf: &mut [u8]) -> usize {
-        // SAFETY: pointer and length of a live, writable slice.
-        unsafe { cvpr_shim_kmsg_tail(buf.as_mut_ptr(), buf.len()) }
+    fn kmsg_dump(&self) -> bool {
+        false
+    }
+    fn write_barrier(&self) {
+        // SAFETY: plain C call (wmb()).
+        unsafe { cvpr_shim_wmb() }
     }
     fn kernel_facts(&self) -> (Option<u64>, u64) {
         // SAFETY: plain C call.
@@ -85,30 +85,70 @@ impl Platform for Kernel {
     }
 }
 
-/// Parameters from the module, C layout.
+/// Parameters from the module, C layout of `struct cvpr_params`.
 #[repr(C)]
 pub struct CvprParams {
+    /// Mapped region.
     pub region: *mut u8,
+    /// Its bytes (ramoops zones + journal).
     pub region_size: usize,
+    /// Journal bytes at its end.
     pub journal_size: usize,
+    /// ramoops `record_size`.
     pub record_size: u64,
+    /// ramoops `console_size`.
     pub console_size: u64,
+    /// ramoops `ftrace_size`.
     pub ftrace_size: u64,
+    /// ramoops `pmsg_size`.
     pub pmsg_size: u64,
+    /// Parity bytes per block, 0 off.
     pub ecc: u32,
+    /// Per-CPU ftrace zones.
     pub ftrace_zones: u32,
+    /// `LINUX_VERSION_CODE`.
     pub version_code: u32,
-    pub prefer_crash_dump: i32,
+    /// The kernel's `crash_kexec_post_notifiers`.
     pub crash_kexec_post_notifiers: i32,
-    /// -1 when unset.
-    pub panic_notifiers_level: i32,
+    /// The kernel's `panic_timeout`.
     pub panic_timeout: i32,
-    /// Deflate dumps (pstore's default).
-    pub compress: i32,
 }
 
-/// Attaches the recorder to the reserved region. Returns 0 or a negative
-/// error code (-22 invalid parameters, -16 busy, -28 too small).
+/// A stored record, C layout of `struct cvpr_stored`.
+#[repr(C)]
+pub struct CvprStored {
+    id: u32,
+    sec: i64,
+    nsec: u64,
+    compressed: u32,
+    header_len: usize,
+    size: usize,
+    notice_len: usize,
+}
+
+/// One zone's attach findings, C layout of `struct cvpr_zone`.
+#[repr(C)]
+pub struct CvprZone {
+    kind: u32,
+    index: u32,
+    offset: u64,
+    init: u32,
+    corrected: u32,
+    bad_blocks: u32,
+    header_bad: u32,
+}
+
+fn config(post: i32, timeout: i32) -> Config {
+    Config {
+        prefer_crash_dump: true,
+        crash_kexec_post_notifiers: post != 0,
+        panic_notifiers_level: None,
+        panic_timeout: timeout,
+    }
+}
+
+/// Attaches the recorder to the mapped region. Returns 0 or a negative
+/// errno (-22 invalid parameters, -16 busy, -28 too small).
 ///
 /// # Safety
 /// `p` must point to valid parameters whose region stays mapped while the
@@ -119,16 +159,12 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
     let Some(p) = (unsafe { p.as_ref() }) else {
         return -22;
     };
-    if p.region_size < p.journal_size {
+    if p.region_size <= p.journal_size {
         return -28;
     }
     let setup = Setup {
-        plan: Config {
-            prefer_crash_dump: p.prefer_crash_dump != 0,
-            crash_kexec_post_notifiers: p.crash_kexec_post_notifiers != 0,
-            panic_notifiers_level: u8::try_from(p.panic_notifiers_level).ok(),
-            panic_timeout: p.panic_timeout,
-        },
+        plan: config(p.crash_kexec_post_notifiers, p.panic_timeout),
+        stock_panic: true,
         ramoops: Params {
             mem_size: (p.region_size - p.journal_size) as u64,
             record_size: p.record_size,
@@ -140,19 +176,27 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
         },
         journal_len: p.journal_size,
         version_code: p.version_code,
-        compress: p.compress != 0,
     };
     // SAFETY: the caller guarantees the region's validity and lifetime.
     let region = unsafe { RawRegion::new(p.region, p.region_size) };
-    // SAFETY: a static buffer owned by the recorder from now on.
-    let scratch = unsafe { RawRegion::new(SCRATCH.0.get().cast::<u8>(), 160 * 1024) };
-    match RECORDER.attach(region, setup, Some(scratch)) {
+    match RECORDER.attach(region, setup) {
         Ok(_) => 0,
-        Err(panic_recorder::recorder::AttachError::Busy) => -16,
-        Err(panic_recorder::recorder::AttachError::RegionTooSmall)
-        | Err(panic_recorder::recorder::AttachError::JournalTooSmall) => -28,
+        Err(AttachError::Busy) => -16,
+        Err(AttachError::RegionTooSmall) | Err(AttachError::JournalTooSmall) => -28,
         Err(_) => -22,
     }
+}
+
+/// The kernel's settings, read again (the plan is shown from them).
+#[no_mangle]
+pub extern "C" fn cvpr_set_settings(crash_kexec_post_notifiers: i32, panic_timeout: i32) {
+    RECORDER.set_plan_config(config(crash_kexec_post_notifiers, panic_timeout));
+}
+
+/// pstore's `bufsize`: one dmesg zone's data capacity (ramoops' `buffer_size`).
+#[no_mangle]
+pub extern "C" fn cvpr_dmesg_bufsize() -> usize {
+    RECORDER.dmesg_capacity()
 }
 
 /// Registers `func(ctx)` on list `list` (0 pre-crash-dump, 1 hypervisor,
@@ -161,7 +205,7 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
 /// # Safety
 /// `func` must stay valid while registered; `name` must point to `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn cvpr_register(
+pub unsafe extern "C" fn cvpr_register_slot(
     list: u32,
     func: Callback,
     ctx: *mut c_void,
@@ -179,9 +223,9 @@ pub unsafe extern "C" fn cvpr_register(
     }
 }
 
-/// Unregisters a slot.
+/// Unregisters a slot: 0, or -2 when there is no such registration.
 #[no_mangle]
-pub extern "C" fn cvpr_unregister(list: u32, slot: u32) -> i32 {
+pub extern "C" fn cvpr_unregister_slot(list: u32, slot: u32) -> i32 {
     let Some(id) = u8::try_from(list).ok().and_then(ListId::from_u8) else {
         return -22;
     };
@@ -191,7 +235,18 @@ pub extern "C" fn cvpr_unregister(list: u32, slot: u32) -> i32 {
     }
 }
 
-/// Runs the panic path. Returns 0 ran, 1 nested, 2 other CPU, 3 not attached.
+fn claim_code(c: Claim) -> i32 {
+    match c {
+        Claim::Ran => 0,
+        Claim::Nested => 1,
+        Claim::OtherCpu => 2,
+        Claim::NotAttached => 3,
+        Claim::NotPanicking => 4,
+    }
+}
+
+/// The head of the panic notifier chain: the recorder takes the panic path
+/// from here. Returns 0 ran, 1 nested, 2 other CPU, 3 not attached.
 ///
 /// # Safety
 /// `msg` must point to `len` bytes.
@@ -199,12 +254,155 @@ pub extern "C" fn cvpr_unregister(list: u32, slot: u32) -> i32 {
 pub unsafe extern "C" fn cvpr_panic(msg: *const u8, len: usize, crash_kernel_loaded: i32) -> i32 {
     // SAFETY: the caller passes `len` readable bytes.
     let msg = unsafe { core::slice::from_raw_parts(msg, len) };
-    match RECORDER.panic(&Kernel, crash_kernel_loaded != 0, msg) {
-        Claim::Ran => 0,
-        Claim::Nested => 1,
-        Claim::OtherCpu => 2,
-        Claim::NotAttached => 3,
+    claim_code(RECORDER.panic(&Kernel, crash_kernel_loaded != 0, msg))
+}
+
+/// A later hook: the kernel is past step `step` (a journal step code).
+#[no_mangle]
+pub extern "C" fn cvpr_resume_after(step: u32) -> i32 {
+    match u8::try_from(step).ok().and_then(StepKind::from_u8) {
+        Some(s) => claim_code(RECORDER.resume_after(&Kernel, s)),
+        None => -22,
     }
+}
+
+/// pstore's write of a kmsg dump. Returns 0, -28 (not part 1 / no zones,
+/// as ramoops) or -22.
+///
+/// # Safety
+/// `buf` must point to `len` readable bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn cvpr_write_dmesg(
+    reason: u32,
+    count: u32,
+    part: u32,
+    compressed: u32,
+    sec: i64,
+    nsec: u64,
+    buf: *const u8,
+    len: usize,
+) -> i32 {
+    // kmsg_dump_reason (include/linux/kmsg_dump.h, 6.1).
+    let reason = match reason {
+        1 => Reason::Panic,
+        2 => Reason::Oops,
+        3 => Reason::Emergency,
+        4 => Reason::Shutdown,
+        _ => Reason::Unknown,
+    };
+    // SAFETY: the caller passes `len` readable bytes.
+    let data = unsafe { core::slice::from_raw_parts(buf, len) };
+    let r = DmesgRecord {
+        reason,
+        count,
+        part,
+        compressed: compressed != 0,
+        time: (sec, nsec),
+        data,
+    };
+    match RECORDER.write_dmesg(&Kernel, &r) {
+        Ok(_) => 0,
+        Err(WriteError::NoSpace) => -28,
+        Err(_) => -22,
+    }
+}
+
+/// pstore's open: reading starts over.
+#[no_mangle]
+pub extern "C" fn cvpr_read_rewind() {
+    RECORDER.read_rewind();
+}
+
+/// The next stored record into `out`: 1, or 0 when there is none.
+///
+/// # Safety
+/// `out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn cvpr_read_next(out: *mut CvprStored) -> i32 {
+    let Some(r) = RECORDER.read_next() else {
+        return 0;
+    };
+    // SAFETY: the caller passes a writable pointer.
+    let Some(o) = (unsafe { out.as_mut() }) else {
+        return 0;
+    };
+    *o = CvprStored {
+        id: r.id,
+        sec: r.time.0,
+        nsec: r.time.1,
+        compressed: u32::from(r.compressed),
+        header_len: r.header_len,
+        size: r.size,
+        notice_len: r.notice_len,
+    };
+    1
+}
+
+/// Copies a record found by [`cvpr_read_next`] into `buf`: the record, the
+/// ECC notice, a NUL. Returns the bytes written.
+///
+/// # Safety
+/// `r` must be valid for a read, `buf` for `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn cvpr_read_copy(r: *const CvprStored, buf: *mut u8, len: usize) -> usize {
+    // SAFETY: the caller passes a readable pointer.
+    let Some(r) = (unsafe { r.as_ref() }) else {
+        return 0;
+    };
+    let rec = StoredRecord {
+        id: r.id,
+        time: (r.sec, r.nsec),
+        compressed: r.compressed != 0,
+        header_len: r.header_len,
+        size: r.size,
+        notice_len: r.notice_len,
+    };
+    // SAFETY: the caller passes `len` writable bytes.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+    RECORDER.read_copy(&rec, out)
+}
+
+/// pstore's erase of dmesg record `id`: 1 done, 0 no such record.
+#[no_mangle]
+pub extern "C" fn cvpr_erase(id: u32) -> i32 {
+    i32::from(RECORDER.erase(id))
+}
+
+/// Zone `i` as attach found it: 1 and `out` filled, 0 past the last zone.
+///
+/// # Safety
+/// `out` must be valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn cvpr_zone_report(i: u32, out: *mut CvprZone) -> i32 {
+    let Some(z) = RECORDER.zone_report(i as usize) else {
+        return 0;
+    };
+    // SAFETY: the caller passes a writable pointer.
+    let Some(o) = (unsafe { out.as_mut() }) else {
+        return 0;
+    };
+    *o = CvprZone {
+        kind: match z.kind {
+            ZoneKind::Dmesg => 0,
+            ZoneKind::Console => 1,
+            ZoneKind::Ftrace => 2,
+            ZoneKind::Pmsg => 3,
+        },
+        index: z.index,
+        offset: z.offset,
+        init: match z.status.init {
+            ZoneInit::Unused => 0,
+            ZoneInit::Empty => 1,
+            ZoneInit::Kept => 2,
+            ZoneInit::Invalid => 3,
+            ZoneInit::NoSignature => 4,
+        },
+        corrected: z.status.ecc.corrected_bytes,
+        bad_blocks: z.status.ecc.bad_blocks,
+        header_bad: u32::from(z.status.ecc.header_bad),
+    };
+    1
 }
 
 /// Writes the current plan as text into `buf`; returns its length.
@@ -217,28 +415,34 @@ pub unsafe extern "C" fn cvpr_plan_text(
     len: usize,
     crash_kernel_loaded: i32,
 ) -> usize {
-    struct W<'a> {
-        buf: &'a mut [u8],
-        n: usize,
-    }
-    impl core::fmt::Write for W<'_> {
-        fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            for &b in s.as_bytes() {
-                if let Some(slot) = self.buf.get_mut(self.n) {
-                    *slot = b;
-                    self.n += 1;
-                }
-            }
-            Ok(())
-        }
-    }
     // SAFETY: the caller passes `len` writable bytes.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
-    let mut w = W { buf, n: 0 };
+    let mut w = ByteWriter::new(buf);
     if let Some(plan) = RECORDER.current_plan(crash_kernel_loaded != 0) {
         let _ = plan.write_text(&mut w);
     }
-    w.n
+    w.len()
+}
+
+/// Why the plan for these facts is invalid, as text into `buf` (its
+/// length), or 0 when it is valid.
+///
+/// # Safety
+/// `buf` must point to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn cvpr_check_plan(
+    buf: *mut u8,
+    len: usize,
+    crash_kernel_loaded: i32,
+) -> usize {
+    use core::fmt::Write;
+    // SAFETY: the caller passes `len` writable bytes.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+    let mut w = ByteWriter::new(buf);
+    if let Err(e) = RECORDER.check_plan(crash_kernel_loaded != 0) {
+        let _ = write!(w, "{e}");
+    }
+    w.len()
 }
 
 /// Self-test only: flips a bit in a registered slot's stored function

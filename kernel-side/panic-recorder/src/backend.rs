@@ -1,0 +1,444 @@
+//! The pstore backend half of the recorder: the region's ramoops zones,
+//! checked at attach, written and read exactly as fs/pstore/ram.c does
+//! (`ramoops_probe`/`persistent_ram_post_init`, `ramoops_pstore_write`,
+//! `ramoops_pstore_read`, `ramoops_pstore_erase`, Linux 6.1), so the module
+//! is a drop-in for ramoops: the stock ramoops reads what it writes, and it
+//! presents what the stock ramoops wrote.
+//!
+//! pstore's frontend (fs/pstore/platform.c) owns compression, the
+//! `<Reason>#<count> Part<n>` line and `/sys/fs/pstore`; it serialises
+//! writes with its `buf_lock` and reads with its `read_mutex`, so the zone
+//! memory a call touches has one user at a time. Only the dmesg frontend is
+//! served: console, ftrace and pmsg zones are laid out as ramoops lays them
+//! out and left as they are.
+
+use core::sync::atomic::Ordering;
+
+use crashview_journal::{Entry, EntryKind};
+use crashview_ramoops::dmesg::{self, Reason};
+use crashview_ramoops::fmt::ByteWriter;
+use crashview_ramoops::layout::{Layout, ZoneKind};
+use crashview_ramoops::rs::Codec;
+use crashview_ramoops::writer::ZoneWriter;
+use crashview_ramoops::zone::{
+    correct_data, correct_header, old_log_ranges, EccStatus, Signature, ZoneGeometry, ZoneHeader,
+};
+
+use crate::platform::Platform;
+use crate::raw::RawRegion;
+use crate::recorder::{AttachError, Recorder};
+
+/// Most zones (dmesg, console, per-CPU ftrace, pmsg together) a region may
+/// have: the size of the recorder's static status table.
+pub const MAX_ZONES: usize = 512;
+
+/// What attach found in a zone (`persistent_ram_post_init`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneInit {
+    /// Not a zone of this layout.
+    Unused,
+    /// A valid signature and an empty ring.
+    Empty,
+    /// A valid zone with a saved log ("found existing buffer").
+    Kept,
+    /// A valid signature but `start`/`size` out of bounds: zapped
+    /// ("found existing invalid buffer").
+    Invalid,
+    /// No valid signature: formatted ("no valid data in buffer").
+    NoSignature,
+}
+
+/// One zone's state after attach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZoneStatus {
+    /// What attach found.
+    pub init: ZoneInit,
+    /// ECC findings at attach (header and saved data), as ramoops counts
+    /// them for its `ECC:` notice.
+    pub ecc: EccStatus,
+}
+
+impl ZoneStatus {
+    pub(crate) const UNUSED: ZoneStatus = ZoneStatus {
+        init: ZoneInit::Unused,
+        ecc: EccStatus {
+            corrected_bytes: 0,
+            bad_blocks: 0,
+            header_bad: false,
+        },
+    };
+}
+
+/// A zone as attach reported it, for the module's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZoneReport {
+    /// Record type.
+    pub kind: ZoneKind,
+    /// Index within its type.
+    pub index: u32,
+    /// Offset in the region.
+    pub offset: u64,
+    /// What attach found and corrected.
+    pub status: ZoneStatus,
+}
+
+/// A kmsg dump as pstore's frontend hands it to a backend (`struct
+/// pstore_record` of type `PSTORE_TYPE_DMESG`).
+#[derive(Debug, Clone, Copy)]
+pub struct DmesgRecord<'a> {
+    /// Why the kernel dumped (`record->reason`).
+    pub reason: Reason,
+    /// pstore's dump counter (`record->count`).
+    pub count: u32,
+    /// Part number, from 1 (`record->part`).
+    pub part: u32,
+    /// The data is pstore's deflate output (`record->compressed`).
+    pub compressed: bool,
+    /// Dump time, seconds and nanoseconds (`record->time`).
+    pub time: (i64, u64),
+    /// `record->buf[..record->size]`.
+    pub data: &'a [u8],
+}
+
+/// Why a write was refused (the module returns `-ENOSPC`/`-EINVAL` as ramoops).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteError {
+    /// The recorder is not attached.
+    NotAttached,
+    /// Not part 1, or no dmesg zones: ramoops keeps only the first part.
+    NoSpace,
+}
+
+/// A stored record found by [`Recorder::read_next`]: what pstore's
+/// `struct pstore_record` gets, and where its bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// The dmesg zone index (pstore's record id).
+    pub id: u32,
+    /// Time from the ramoops header.
+    pub time: (i64, u64),
+    /// Stored compressed (`-C`).
+    pub compressed: bool,
+    /// Bytes of the ramoops header, skipped.
+    pub header_len: usize,
+    /// Bytes of the record after that header (`size` returned to pstore).
+    pub size: usize,
+    /// Bytes of the ECC notice that follows the record (`ecc_notice_size`).
+    pub notice_len: usize,
+}
+
+impl StoredRecord {
+    /// Bytes [`Recorder::read_copy`] writes: the record, the notice, a NUL.
+    pub fn buf_len(&self) -> usize {
+        self.size + self.notice_len + 1
+    }
+}
+
+/// ramoops' probe of every zone: header ECC, signature, bounds, then the
+/// saved data's ECC, correcting the region in place as Linux does.
+pub(crate) fn init_zones(
+    rec: &Recorder,
+    region: &RawRegion,
+    layout: &Layout,
+    codec: Option<&Codec>,
+    version_code: u32,
+) -> Result<(), AttachError> {
+    let nroots = codec.map_or(0, Codec::nroots);
+    if layout.zones().count() > MAX_ZONES {
+        return Err(AttachError::TooManyZones);
+    }
+    let mut table = [ZoneStatus::UNUSED; MAX_ZONES];
+    for ((kind, _, off, size), status) in layout.zones().zip(table.iter_mut()) {
+        let geom = ZoneGeometry::new(size as usize, nroots).map_err(AttachError::Layout)?;
+        // SAFETY: attaching: nobody else uses the region yet.
+        let Some(zone) = (unsafe { region.slice_mut(off as usize, size as usize) }) else {
+            return Err(AttachError::RegionTooSmall);
+        };
+        let want = if kind == ZoneKind::Ftrace {
+            version_code
+        } else {
+            0
+        };
+        let mut ecc = EccStatus::default();
+        if let Some(c) = codec {
+            let _ = correct_header(zone, &geom, c, &mut ecc);
+        }
+        let h = ZoneHeader::parse(zone).unwrap_or_default();
+        let sig_ok = match h.signature() {
+            Signature::Plain => want == 0,
+            Signature::Versioned { version_code } => version_code == want,
+            Signature::Invalid => false,
+        };
+        let init = if !sig_ok {
+            ZoneInit::NoSignature
+        } else if h.size == 0 && h.start == 0 {
+            ZoneInit::Empty
+        } else if old_log_ranges(&h, geom.data_size).is_none() {
+            ZoneInit::Invalid
+        } else {
+            if let Some(c) = codec {
+                let _ = correct_data(zone, &geom, c, h.size as usize, &mut ecc);
+            }
+            ZoneInit::Kept
+        };
+        if let Ok(mut w) = ZoneWriter::new(zone, geom, codec) {
+            match init {
+                ZoneInit::NoSignature => w.format(want),
+                ZoneInit::Invalid => w.zap(),
+                _ => {}
+            }
+        }
+        *status = ZoneStatus { init, ecc };
+    }
+    // SAFETY: attaching: the table has no other user yet.
+    unsafe { rec.zone_status.set(table) };
+    Ok(())
+}
+
+impl Recorder {
+    /// Bytes one dmesg zone holds (ramoops' `buffer_size`, pstore's
+    /// `bufsize`); 0 before attach or without dmesg zones.
+    pub fn dmesg_capacity(&self) -> usize {
+        if !self.attached() {
+            return 0;
+        }
+        self.st_ref().dmesg_geom.map_or(0, |g| g.data_size)
+    }
+
+    /// Zone `i` (in region order) as attach found it, `None` past the end.
+    pub fn zone_report(&self, i: usize) -> Option<ZoneReport> {
+        if !self.attached() {
+            return None;
+        }
+        let st = self.st_ref();
+        let (kind, index, offset, _) = st.layout.zones().nth(i)?;
+        // SAFETY: written once at attach, before READY was published.
+        let table = unsafe { &*self.zone_status.as_ptr() };
+        Some(ZoneReport {
+            kind,
+            index,
+            offset,
+            status: *table.get(i)?,
+        })
+    }
+
+    /// Writes a kmsg dump into the next dmesg zone, as
+    /// `ramoops_pstore_write`: only part 1, zap, `====<sec>.<usec>-<C|D>\n`,
+    /// then as much of the record as the zone holds; zones rotate
+    /// (`dump_write_cnt`, from 0 each boot). Journals the dump with its
+    /// reason. Returns the zone index.
+    pub fn write_dmesg<P: Platform + ?Sized>(
+        &self,
+        p: &P,
+        r: &DmesgRecord<'_>,
+    ) -> Result<u32, WriteError> {
+        if !self.attached() {
+            return Err(WriteError::NotAttached);
+        }
+        if r.part != 1 {
+            return Err(WriteError::NoSpace);
+        }
+        let st = self.st();
+        let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
+            return Err(WriteError::NoSpace);
+        };
+        let count = st.layout.dmesg.count;
+        if count == 0 {
+            return Err(WriteError::NoSpace);
+        }
+        let idx = self.dump_write_cnt.load(Ordering::Acquire) % count;
+        let off = st.layout.dmesg.zone_offset(idx) as usize;
+        // SAFETY: pstore's buf_lock serialises writers; readers hold its
+        // read_mutex and only read.
+        let Some(zone) = (unsafe { region.slice_mut(off, geom.zone_size) }) else {
+            return Err(WriteError::NoSpace);
+        };
+        let Ok(mut w) = ZoneWriter::new(zone, geom, st.codec.as_ref()) else {
+            return Err(WriteError::NoSpace);
+        };
+        w.zap();
+        let mut hdr = [0u8; dmesg::MAX_HEADER_LEN + 1];
+        let hlen = dmesg::write_header(r.time.0, r.time.1, r.compressed, &mut hdr);
+        w.write(hdr.get(..hlen).unwrap_or(&[]));
+        let room = geom.data_size.saturating_sub(hlen);
+        w.write(r.data.get(..r.data.len().min(room)).unwrap_or(&[]));
+        self.dump_write_cnt
+            .store((idx + 1) % count, Ordering::Release);
+
+        let mut name = [0u8; crashview_journal::NAME_LEN];
+        let mut n = ByteWriter::new(&mut name);
+        n.put(r.reason.as_str().as_bytes());
+        n.put(b"#");
+        n.put_u64(u64::from(r.count));
+        n.put(b" Part");
+        n.put_u64(u64::from(r.part));
+        if r.compressed {
+            n.put(b" deflated");
+        }
+        let name_len = n.len();
+        self.log(
+            p,
+            Entry::new(EntryKind::DumpWritten, 0, p.cpu_id(), p.now_ns())
+                .with_arg(u64::from(idx))
+                .with_name(name.get(..name_len).unwrap_or(&[])),
+        );
+        Ok(idx)
+    }
+
+    /// Starts a new pass over the stored records (`ramoops_pstore_open`).
+    pub fn read_rewind(&self) {
+        self.read_cnt.store(0, Ordering::Release);
+    }
+
+    /// The next stored dmesg record, as `ramoops_pstore_read` finds it: the
+    /// zone's current contents (so a dump written this boot shows, as in
+    /// ramoops), zones with an empty ring skipped, zones whose ring does not
+    /// start with a ramoops header zapped and skipped.
+    pub fn read_next(&self) -> Option<StoredRecord> {
+        if !self.attached() {
+            return None;
+        }
+        let st = self.st();
+        let region = st.region?;
+        let geom = st.dmesg_geom?;
+        for _ in 0..st.layout.dmesg.count {
+            let id = self.read_cnt.fetch_add(1, Ordering::AcqRel);
+            if id >= st.layout.dmesg.count {
+                return None;
+            }
+            let off = st.layout.dmesg.zone_offset(id) as usize;
+            // SAFETY: pstore holds its read_mutex; writers only run from
+            // its dump path, which ramoops races with in the same way.
+            let zone = unsafe { region.slice_mut(off, geom.zone_size) }?;
+            let h = ZoneHeader::parse(zone).unwrap_or_default();
+            let Some((a, b)) = old_log_ranges(&h, geom.data_size) else {
+                continue;
+            };
+            let size = a.len() + b.len();
+            if size == 0 {
+                continue;
+            }
+            let mut head = [0u8; dmesg::MAX_HEADER_LEN + 1];
+            ring_copy(zone, &h, geom.data_size, 0, &mut head);
+            match dmesg::parse_header(head.get(..size.min(head.len())).unwrap_or(&[])) {
+                Some(d) => {
+                    return Some(StoredRecord {
+                        id,
+                        time: (d.secs, d.usecs.min(999_999) * 1000),
+                        compressed: d.compressed,
+                        header_len: d.len,
+                        size: size.saturating_sub(d.len),
+                        notice_len: self.notice(id as usize).1,
+                    })
+                }
+                None => {
+                    if let Ok(mut w) = ZoneWriter::new(zone, geom, st.codec.as_ref()) {
+                        w.zap();
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Copies record `r` into `out`: the bytes after the ramoops header,
+    /// then the ECC notice, then a NUL (what `ramoops_pstore_read` puts in
+    /// `record->buf`). Returns the bytes written.
+    pub fn read_copy(&self, r: &StoredRecord, out: &mut [u8]) -> usize {
+        if !self.attached() {
+            return 0;
+        }
+        let st = self.st();
+        let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
+            return 0;
+        };
+        if r.id >= st.layout.dmesg.count {
+            return 0;
+        }
+        let off = st.layout.dmesg.zone_offset(r.id) as usize;
+        // SAFETY: as in read_next.
+        let Some(zone) = (unsafe { region.slice_mut(off, geom.zone_size) }) else {
+            return 0;
+        };
+        let h = ZoneHeader::parse(zone).unwrap_or_default();
+        let body = out.len().min(r.size);
+        let n = ring_copy(
+            zone,
+            &h,
+            geom.data_size,
+            r.header_len,
+            out.get_mut(..body).unwrap_or(&mut []),
+        );
+        let (text, len) = self.notice(r.id as usize);
+        let mut w = ByteWriter::new(out.get_mut(n..).unwrap_or(&mut []));
+        w.put(text.get(..len).unwrap_or(&[]));
+        w.put(&[0]);
+        n + w.len()
+    }
+
+    /// Empties dmesg zone `id` (`ramoops_pstore_erase`: pstore calls it when
+    /// the file is removed).
+    pub fn erase(&self, id: u32) -> bool {
+        if !self.attached() {
+            return false;
+        }
+        let st = self.st();
+        let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
+            return false;
+        };
+        if id >= st.layout.dmesg.count {
+            return false;
+        }
+        let off = st.layout.dmesg.zone_offset(id) as usize;
+        // SAFETY: pstore serialises erase with reads; a concurrent dump
+        // races as it does with ramoops.
+        let Some(zone) = (unsafe { region.slice_mut(off, geom.zone_size) }) else {
+            return false;
+        };
+        match ZoneWriter::new(zone, geom, st.codec.as_ref()) {
+            Ok(mut w) => {
+                w.zap();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The ECC notice of dmesg zone `id` and its length (0 without ECC).
+    fn notice(&self, id: usize) -> ([u8; 64], usize) {
+        let mut buf = [0u8; 64];
+        if self.st_ref().codec.is_none() {
+            return (buf, 0);
+        }
+        // SAFETY: written once at attach, before READY was published.
+        let table = unsafe { &*self.zone_status.as_ptr() };
+        let ecc = table.get(id).map(|s| s.ecc).unwrap_or_default();
+        let n = ecc.notice(&mut buf).len();
+        (buf, n)
+    }
+}
+
+/// Copies the saved log (`data[start..size]` then `data[..start]`) from
+/// byte `from` on into `out`; returns the bytes copied.
+fn ring_copy(zone: &[u8], h: &ZoneHeader, data_size: usize, from: usize, out: &mut [u8]) -> usize {
+    let Some((a, b)) = old_log_ranges(h, data_size) else {
+        return 0;
+    };
+    let data = zone
+        .get(crashview_ramoops::zone::HEADER_LEN..)
+        .unwrap_or(&[]);
+    let mut skip = from;
+    let mut n = 0;
+    for r in [a, b] {
+        let part = data.get(r).unwrap_or(&[]);
+        let s = skip.min(part.len());
+        skip -= s;
+        let rest = part.get(s..).unwrap_or(&[]);
+        let k = rest.len().min(out.len().saturating_sub(n));
+        if let (Some(d), Some(src)) = (out.get_mut(n..n + k), rest.get(..k)) {
+            d.copy_from_slice(src);
+        }
+        n += k;
+    }
+    n
+}
