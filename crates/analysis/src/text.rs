@@ -221,7 +221,10 @@ fn write_step(out: &mut dyn Write, s: &Step, t0: u64) -> io::Result<()> {
             "  {:>10}  {:2}. {:<19} {:>10}  {}",
             s.begin_ns.map_or("?".into(), rel),
             s.index.map_or(0, |i| u32::from(i) + 1),
-            s.name,
+            match s.performer.as_deref() {
+                Some("kernel") => format!("{} (the kernel's)", s.name),
+                _ => s.name.clone(),
+            },
             s.duration_ns.map(ms).unwrap_or_default(),
             s.outcome.as_deref().unwrap_or("")
         )?;
@@ -252,7 +255,11 @@ fn write_timeline(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             out,
             "timeline:   exact, from the panic journal at {:#x} (generation {:#x}, {} of {} entries, {})",
             j.offset, j.generation, j.entries, j.capacity, j.tail
-        )?,
+        )
+        .and_then(|()| match j.damage() {
+            Some(d) => writeln!(out, "  journal damage: {d}"),
+            None => Ok(()),
+        })?,
         (TimelineSource::Journal, None) => writeln!(out, "timeline:   panic journal unreadable")?,
         (TimelineSource::Inferred, _) if tl.steps.is_empty() => {
             writeln!(out, "timeline:   no panic markers in the log")?;

@@ -16,7 +16,7 @@
 
 use serde::Serialize;
 
-use crashview_journal::{self as journal, EntryKind, Outcome, StepKind, Tail};
+use crashview_journal::{self as journal, EntryKind, Outcome, Performer, StepKind, Tail};
 
 use crate::input::{JournalZone, VmcoreData};
 use crate::log::{Dump, KernelLog};
@@ -73,6 +73,10 @@ pub struct Step {
     pub evidence: Option<String>,
     /// Inferred steps: index of the evidence line in the kernel log.
     pub log_line: Option<usize>,
+    /// `kernel` when the kernel's own `panic()` performs the step and the
+    /// recorder only observes it (journal); absent when the recorder ran it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performer: Option<String>,
 }
 
 impl Step {
@@ -90,6 +94,7 @@ impl Step {
             notes: Vec::new(),
             evidence: Some(evidence),
             log_line: line,
+            performer: None,
         }
     }
 }
@@ -166,6 +171,56 @@ pub struct JournalMeta {
     pub entries: u32,
     /// `clean`, `full`, or `torn entry N`.
     pub tail: String,
+    /// Format version (1: no parity; 2: Reed–Solomon parity per entry).
+    pub version: u32,
+    /// Bytes the parity corrected (header and entries).
+    pub corrected_bytes: u32,
+    /// Slots that could not be read: skipped, later entries still read.
+    pub corrupt_slots: Vec<CorruptSlot>,
+    /// The header was beyond repair and was rebuilt from the entries.
+    pub header_recovered: bool,
+}
+
+/// A journal slot that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CorruptSlot {
+    /// Slot index (the entry's `seq`).
+    pub index: u32,
+    /// Offset of the slot in the region image.
+    pub offset: usize,
+}
+
+impl JournalMeta {
+    /// One line on the journal's damage, when there is any: `header rebuilt
+    /// from the entries; 3 bytes corrected by parity; 1 corrupt slot skipped:
+    /// 5 at 0xfe1a0`.
+    pub fn damage(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.header_recovered {
+            parts.push("header rebuilt from the entries".to_string());
+        }
+        if self.corrected_bytes > 0 {
+            parts.push(format!(
+                "{} byte{} corrected by parity",
+                self.corrected_bytes,
+                if self.corrected_bytes == 1 { "" } else { "s" }
+            ));
+        }
+        if !self.corrupt_slots.is_empty() {
+            let list: Vec<String> = self
+                .corrupt_slots
+                .iter()
+                .map(|c| format!("{} at {:#x}", c.index, c.offset))
+                .collect();
+            parts.push(format!(
+                "{} corrupt slot{} skipped: {}",
+                list.len(),
+                if list.len() == 1 { "" } else { "s" },
+                list.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 /// The panic-phase timeline.
@@ -197,9 +252,38 @@ fn text(e: &journal::Entry) -> String {
     String::from_utf8_lossy(e.name_bytes()).into_owned()
 }
 
-fn step_name(plan: &[StepKind], i: u8) -> String {
-    plan.get(usize::from(i))
-        .map_or_else(|| format!("step {i}"), |s| s.name().to_string())
+/// The journaled plan, by step index: a `PlanStep` entry lost to a corrupt
+/// slot leaves a hole instead of renumbering the steps after it.
+type Plan = Vec<Option<(StepKind, Performer)>>;
+
+fn plan_of(j: &journal::Journal<'_>) -> Plan {
+    let mut plan: Plan = Vec::new();
+    for e in j.entries().filter(|e| e.kind == EntryKind::PlanStep) {
+        let i = usize::from(e.step);
+        if plan.len() <= i {
+            plan.resize(i + 1, None);
+        }
+        if let (Some(slot), Some(k)) = (plan.get_mut(i), e.step_kind()) {
+            *slot = Some((k, e.performer()));
+        }
+    }
+    plan
+}
+
+fn plan_kind(plan: &Plan, i: u8) -> Option<StepKind> {
+    plan.get(usize::from(i)).copied().flatten().map(|p| p.0)
+}
+
+fn step_name(plan: &Plan, i: u8) -> String {
+    plan_kind(plan, i).map_or_else(|| format!("step {i}"), |s| s.name().to_string())
+}
+
+/// A plan step as listed: its name, and whose it is when not the recorder's.
+fn plan_label(kind: StepKind, performer: Performer) -> String {
+    match performer {
+        Performer::Kernel => format!("{} (the kernel's)", kind.name()),
+        Performer::Recorder => kind.name().to_string(),
+    }
 }
 
 /// The exact timeline: the journal, entry for entry.
@@ -225,11 +309,7 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
             };
         }
     };
-    let plan: Vec<StepKind> = j
-        .entries()
-        .filter(|e| e.kind == EntryKind::PlanStep)
-        .filter_map(|e| e.step_kind())
-        .collect();
+    let plan = plan_of(&j);
     let prog = j.progress();
     let mut steps: Vec<Step> = Vec::new();
     let mut nested = Vec::new();
@@ -239,9 +319,20 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
     for e in j.entries() {
         match e.kind {
             EntryKind::StepBegin => {
+                // The begin entry names its step too (the plan entry may be lost).
+                let kind = plan_kind(&plan, e.step).or_else(|| e.step_kind());
+                let performer = match (
+                    plan.get(usize::from(e.step)).copied().flatten(),
+                    e.performer(),
+                ) {
+                    (_, Performer::Kernel) | (Some((_, Performer::Kernel)), _) => {
+                        Some("kernel".to_string())
+                    }
+                    _ => None,
+                };
                 steps.push(Step {
                     index: Some(e.step),
-                    name: step_name(&plan, e.step),
+                    name: kind.map_or_else(|| format!("step {}", e.step), |k| k.name().to_string()),
                     inferred: false,
                     cpu: Some(e.cpu),
                     begin_ns: Some(e.time_ns),
@@ -252,6 +343,7 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
                     notes: Vec::new(),
                     evidence: None,
                     log_line: None,
+                    performer,
                 });
                 open = Some(steps.len() - 1);
             }
@@ -342,12 +434,34 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
             st.outcome = Some("never ended".into());
         }
         Stopped {
-            step: step_name(&plan, s.step),
+            step: plan_kind(&plan, s.step)
+                .or_else(|| s.step_kind())
+                .map_or_else(|| format!("step {}", s.step), |k| k.name().to_string()),
             index: Some(s.step),
             call: prog.open_call.map(|c| text(&c)),
-            expected: plan.get(usize::from(s.step)) == Some(&StepKind::CrashDump),
+            expected: plan_kind(&plan, s.step).or_else(|| s.step_kind())
+                == Some(StepKind::CrashDump),
         }
     });
+    let corrupt_slots: Vec<CorruptSlot> = j
+        .corrupt_slots()
+        .map(|c| CorruptSlot {
+            index: c.index,
+            offset: z.offset + c.offset,
+        })
+        .collect();
+    if j.header_recovered() {
+        diags.push(format!(
+            "offset {:#x}: panic journal header damaged beyond its parity: rebuilt from the entries (generation {:#x})",
+            z.offset, j.header.generation
+        ));
+    }
+    for c in &corrupt_slots {
+        diags.push(format!(
+            "offset {:#x}: panic journal slot {} unreadable (damaged): skipped",
+            c.offset, c.index
+        ));
+    }
     let tail = match j.tail {
         Tail::Clean => "clean".to_string(),
         Tail::Full => "full".to_string(),
@@ -355,7 +469,14 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
     };
     Timeline {
         source: TimelineSource::Journal,
-        plan: plan.iter().map(|s| s.name().to_string()).collect(),
+        plan: plan
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match p {
+                Some((k, who)) => plan_label(*k, *who),
+                None => format!("step {i} (plan entry lost)"),
+            })
+            .collect(),
         start: prog.start.map(|s| Start {
             time_ns: Some(s.time_ns),
             cpu: Some(s.cpu),
@@ -373,6 +494,10 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
             capacity: j.header.capacity,
             entries: j.len(),
             tail,
+            version: j.version(),
+            corrected_bytes: j.corrected_bytes(),
+            corrupt_slots,
+            header_recovered: j.header_recovered(),
         }),
     }
 }
@@ -493,4 +618,86 @@ fn is_report(t: &str) -> bool {
         || t.starts_with("WARNING: ")
         || t.starts_with("sysrq: Trigger a crash")
         || t.starts_with("watchdog: BUG:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crashview_journal::{zone_len, Entry, JournalWriter, Performer, HEADER_AREA_LEN, SLOT_LEN};
+
+    /// A version 2 journal: a kernel-performed first step, a notifier chain
+    /// step, one entry repaired by parity and one beyond repair.
+    fn damaged() -> JournalZone {
+        let mut bytes = vec![0u8; zone_len(32)];
+        let mut w = JournalWriter::arm(&mut bytes, 5).unwrap();
+        let list = [
+            Entry::new(EntryKind::PanicStart, 0, 0, 100).with_name(b"boom"),
+            Entry::new(EntryKind::PlanStep, 0, 0, 100)
+                .with_step(StepKind::StopCpus, Performer::Kernel),
+            Entry::new(EntryKind::PlanStep, 1, 0, 100)
+                .with_step(StepKind::NotifierChain, Performer::Recorder),
+            Entry::new(EntryKind::StepBegin, 0, 0, 200)
+                .with_step(StepKind::StopCpus, Performer::Kernel),
+            Entry::new(EntryKind::StepEnd, 0, 0, 300).with_arg(Outcome::Delegated as u64),
+            Entry::new(EntryKind::StepBegin, 1, 0, 400)
+                .with_step(StepKind::NotifierChain, Performer::Recorder),
+            Entry::new(EntryKind::CallBegin, 1, 0, 500).with_name(b"first"),
+            Entry::new(EntryKind::CallEnd, 1, 0, 600).with_name(b"first"),
+            Entry::new(EntryKind::CallBegin, 1, 0, 700).with_name(b"hung"),
+        ];
+        for e in &list {
+            w.append(e).unwrap();
+        }
+        // Slot 4 (the first step's end): one flipped bit. Slot 7 (a call's
+        // end): beyond repair.
+        bytes[HEADER_AREA_LEN + 4 * SLOT_LEN + 30] ^= 0x08;
+        let at = HEADER_AREA_LEN + 7 * SLOT_LEN;
+        for b in &mut bytes[at..at + 30] {
+            *b ^= 0x5a;
+        }
+        JournalZone {
+            offset: 0x1000,
+            bytes,
+        }
+    }
+
+    #[test]
+    fn damage_and_performers_are_reported() {
+        let mut diags = Vec::new();
+        let tl = from_journal(&damaged(), &mut diags);
+        let j = tl.journal.as_ref().unwrap();
+        assert_eq!(j.version, 2);
+        assert_eq!(j.corrected_bytes, 1);
+        assert_eq!(
+            j.corrupt_slots,
+            [CorruptSlot {
+                index: 7,
+                offset: 0x1000 + HEADER_AREA_LEN + 7 * SLOT_LEN
+            }]
+        );
+        assert!(!j.header_recovered);
+        assert_eq!(j.tail, "clean");
+        assert_eq!(
+            j.damage().unwrap(),
+            "1 byte corrected by parity; 1 corrupt slot skipped: 7 at 0x1280"
+        );
+        assert!(
+            diags.iter().any(|d| d.contains("slot 7 unreadable")),
+            "{diags:?}"
+        );
+        assert_eq!(
+            tl.plan,
+            ["stop other CPUs (the kernel's)", "panic notifier chain"]
+        );
+        assert_eq!(tl.steps[0].performer.as_deref(), Some("kernel"));
+        assert_eq!(
+            tl.steps[0].outcome.as_deref(),
+            Some("left to the kernel's panic()")
+        );
+        assert_eq!(tl.steps[1].name, "panic notifier chain");
+        assert_eq!(tl.steps[1].performer, None);
+        let st = tl.stopped.unwrap();
+        assert_eq!(st.step, "panic notifier chain");
+        assert_eq!(st.call.as_deref(), Some("hung"));
+    }
 }
