@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use crashview_journal::{self as journal, Entry, EntryKind, Journal, Outcome, StepKind, Tail};
+use crashview_journal::{
+    self as journal, Entry, EntryKind, Journal, Outcome, Performer, StepKind, Tail,
+};
 use serde::Serialize;
 
 /// The journal zone of a region image: at `at` when given, else found by its
@@ -27,11 +29,21 @@ struct JsonJournal {
     generation: u32,
     capacity: u32,
     tail: String,
+    version: u32,
+    corrected_bytes: u32,
+    corrupt_slots: Vec<JsonSlot>,
+    header_recovered: bool,
     finished: bool,
     stopped_in_step: Option<JsonStep>,
     stopped_in_call: Option<String>,
     plan: Vec<String>,
     entries: Vec<JsonEntry>,
+}
+
+#[derive(Serialize)]
+struct JsonSlot {
+    index: u32,
+    offset: usize,
 }
 
 #[derive(Serialize)]
@@ -50,19 +62,59 @@ struct JsonEntry {
     time_ns: u64,
     arg: u64,
     outcome: Option<&'static str>,
+    /// Plan and step-begin entries: `recorder`, or `kernel` when the
+    /// kernel's own panic() performs the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    performer: Option<&'static str>,
     name: String,
 }
 
-fn plan_of(j: &Journal<'_>) -> Vec<StepKind> {
-    j.entries()
-        .filter(|e| e.kind == EntryKind::PlanStep)
-        .filter_map(|e| e.step_kind())
-        .collect()
+/// The plan by step index (a lost plan entry leaves a hole, it does not
+/// renumber the steps after it).
+type Plan = Vec<Option<(StepKind, Performer)>>;
+
+fn plan_of(j: &Journal<'_>) -> Plan {
+    let mut plan: Plan = Vec::new();
+    for e in j.entries().filter(|e| e.kind == EntryKind::PlanStep) {
+        let i = usize::from(e.step);
+        if plan.len() <= i {
+            plan.resize(i + 1, None);
+        }
+        if let (Some(slot), Some(k)) = (plan.get_mut(i), e.step_kind()) {
+            *slot = Some((k, e.performer()));
+        }
+    }
+    plan
 }
 
-fn step_name(plan: &[StepKind], i: u8) -> String {
-    plan.get(usize::from(i))
-        .map_or_else(|| format!("step {i}"), |s| s.name().to_string())
+fn plan_kind(plan: &Plan, i: u8) -> Option<StepKind> {
+    plan.get(usize::from(i)).copied().flatten().map(|p| p.0)
+}
+
+fn step_name(plan: &Plan, i: u8) -> String {
+    plan_kind(plan, i).map_or_else(|| format!("step {i}"), |s| s.name().to_string())
+}
+
+/// ` (the kernel's)` after a step the kernel's own panic() performs.
+fn whose(plan: &Plan, e: &Entry) -> &'static str {
+    let planned = plan
+        .get(usize::from(e.step))
+        .copied()
+        .flatten()
+        .map(|p| p.1);
+    let begun = (e.kind == EntryKind::StepBegin).then(|| e.performer());
+    if planned == Some(Performer::Kernel) || begun == Some(Performer::Kernel) {
+        " (the kernel's)"
+    } else {
+        ""
+    }
+}
+
+fn performer_name(p: Performer) -> &'static str {
+    match p {
+        Performer::Recorder => "recorder",
+        Performer::Kernel => "kernel",
+    }
 }
 
 fn text(e: &Entry) -> String {
@@ -82,6 +134,13 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
         .with_context(|| format!("{}: offset {off:#x}: panic journal", path.display()))?;
     let plan = plan_of(&j);
     let prog = j.progress();
+    let corrupt: Vec<JsonSlot> = j
+        .corrupt_slots()
+        .map(|c| JsonSlot {
+            index: c.index,
+            offset: off + c.offset,
+        })
+        .collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let tail = match j.tail {
@@ -97,13 +156,25 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
             generation: j.header.generation,
             capacity: j.header.capacity,
             tail,
+            version: j.version(),
+            corrected_bytes: j.corrected_bytes(),
+            corrupt_slots: corrupt,
+            header_recovered: j.header_recovered(),
             finished: prog.finished,
             stopped_in_step: prog.open_step.map(|e| JsonStep {
                 index: e.step,
                 step: step_name(&plan, e.step),
             }),
             stopped_in_call: prog.open_call.map(|e| text(&e)),
-            plan: plan.iter().map(|s| s.name().to_string()).collect(),
+            plan: plan
+                .iter()
+                .enumerate()
+                .map(|(i, p)| match p {
+                    Some((k, Performer::Kernel)) => format!("{} (the kernel's)", k.name()),
+                    Some((k, Performer::Recorder)) => k.name().to_string(),
+                    None => format!("step {i} (plan entry lost)"),
+                })
+                .collect(),
             entries: j
                 .entries()
                 .map(|e| JsonEntry {
@@ -124,6 +195,8 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
                     arg: e.arg,
                     outcome: (e.kind == EntryKind::StepEnd)
                         .then(|| e.outcome().map_or("unknown", Outcome::name)),
+                    performer: matches!(e.kind, EntryKind::PlanStep | EntryKind::StepBegin)
+                        .then(|| performer_name(e.performer())),
                     name: text(&e),
                 })
                 .collect(),
@@ -145,6 +218,27 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
         j.len(),
         j.header.capacity
     )?;
+    if j.header_recovered() {
+        writeln!(
+            out,
+            "journal damage: header beyond repair, rebuilt from the entries (generation {:#x})",
+            j.header.generation
+        )?;
+    }
+    if j.corrected_bytes() > 0 {
+        writeln!(
+            out,
+            "journal damage: {} byte(s) corrected by the Reed-Solomon parity",
+            j.corrected_bytes()
+        )?;
+    }
+    for c in &corrupt {
+        writeln!(
+            out,
+            "journal damage: slot {} at offset {:#x} unreadable: skipped, later entries still read",
+            c.index, c.offset
+        )?;
+    }
     if let Some(s) = prog.start {
         writeln!(
             out,
@@ -157,7 +251,13 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
     }
     writeln!(out, "plan:")?;
     for (i, s) in plan.iter().enumerate() {
-        writeln!(out, "  {:2}. {}", i + 1, s.name())?;
+        match s {
+            Some((k, Performer::Kernel)) => {
+                writeln!(out, "  {:2}. {} (the kernel's)", i + 1, k.name())?
+            }
+            Some((k, Performer::Recorder)) => writeln!(out, "  {:2}. {}", i + 1, k.name())?,
+            None => writeln!(out, "  {:2}. (plan entry lost)", i + 1)?,
+        }
     }
     writeln!(out, "timeline:")?;
     let mut begun: Option<(u8, u64)> = None;
@@ -165,7 +265,10 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
         let line = match e.kind {
             EntryKind::StepBegin => {
                 begun = Some((e.step, e.time_ns));
-                format!("step {:2} {} begins", e.step + 1, step_name(&plan, e.step))
+                let name = plan_kind(&plan, e.step)
+                    .or_else(|| e.step_kind())
+                    .map_or_else(|| format!("step {}", e.step), |k| k.name().to_string());
+                format!("step {:2} {name}{} begins", e.step + 1, whose(&plan, &e))
             }
             EntryKind::StepEnd => {
                 let took = begun
@@ -244,11 +347,11 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
 }
 
 trait StepOfPlan {
-    fn step_kind_from_plan(&self, plan: &[StepKind]) -> Option<StepKind>;
+    fn step_kind_from_plan(&self, plan: &Plan) -> Option<StepKind>;
 }
 
 impl StepOfPlan for Entry {
-    fn step_kind_from_plan(&self, plan: &[StepKind]) -> Option<StepKind> {
-        plan.get(usize::from(self.step)).copied()
+    fn step_kind_from_plan(&self, plan: &Plan) -> Option<StepKind> {
+        plan_kind(plan, self.step).or_else(|| self.step_kind())
     }
 }

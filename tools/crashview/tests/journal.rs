@@ -112,3 +112,66 @@ fn pstore_extract_of_a_recorder_region_matches_the_stock_kernel() {
         );
     }
 }
+
+/// The hang fixture's journal rewritten as version 2 in place, with one
+/// entry repaired by parity and one beyond repair: the answer is unchanged
+/// and the damage is reported, in text and JSON.
+#[test]
+fn damaged_v2_journal_keeps_the_answer_and_reports_the_damage() {
+    use crashview_journal::{self as j, JournalWriter, HEADER_AREA_LEN, SLOT_LEN};
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/recorder/hang/region.bin");
+    let mut img = std::fs::read(fixture).unwrap();
+    let off = j::locate(&img).unwrap();
+    let (generation, list): (u32, Vec<j::Entry>) = {
+        let r = j::read(&img[off..]).unwrap();
+        (r.header.generation, r.entries().collect())
+    };
+    img[off..].fill(0);
+    let mut w = JournalWriter::arm(&mut img[off..], generation).unwrap();
+    for e in &list {
+        w.append(e).unwrap();
+    }
+    img[off + HEADER_AREA_LEN + 3 * SLOT_LEN + 17] ^= 0x01;
+    let bad = off + HEADER_AREA_LEN + 20 * SLOT_LEN;
+    for b in &mut img[bad..bad + 40] {
+        *b ^= 0xc3;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("region.bin");
+    std::fs::write(&path, &img).unwrap();
+    let run = |json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crashview"));
+        cmd.arg("journal").arg(&path);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(false);
+    assert!(
+        text.contains("result: STOPPED in step 7 pre-reboot list, inside \"hung_notifier\""),
+        "{text}"
+    );
+    assert!(text.contains("1 byte(s) corrected"), "{text}");
+    assert!(
+        text.contains(&format!("slot 20 at offset {bad:#x} unreadable")),
+        "{text}"
+    );
+    assert!(!text.contains("was being written"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
+    assert_eq!(v["schema"], "crashview.journal/1");
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["corrected_bytes"], 1);
+    assert_eq!(v["corrupt_slots"][0]["index"], 20);
+    assert_eq!(v["corrupt_slots"][0]["offset"], bad);
+    assert_eq!(v["tail"], "clean");
+    assert_eq!(v["stopped_in_call"], "hung_notifier");
+    assert_eq!(v["entries"].as_array().unwrap().len(), list.len() - 1);
+}
