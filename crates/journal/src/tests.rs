@@ -86,13 +86,16 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
-/// The hang fixture's journal (version 1): its generation, zone length and entries.
+/// The journal zone of fixtures/recorder/hang/region.bin as committed in
+/// version 1 (copied out at offset 0xfe000, so regenerating the fixtures in
+/// a newer format does not take the version 1 sample away).
+const HANG_V1: &[u8] = include_bytes!("../testdata/hang-v1.journal");
+
+/// The hang journal (version 1): its generation, zone length and entries.
 fn hang() -> (u32, usize, Vec<Entry>) {
-    let img = fixture("hang");
-    let off = locate(&img).unwrap();
-    let j = read(&img[off..]).unwrap();
+    let j = read(HANG_V1).unwrap();
     assert_eq!(j.version(), 1);
-    (j.header.generation, img.len() - off, j.entries().collect())
+    (j.header.generation, HANG_V1.len(), j.entries().collect())
 }
 
 /// `list` written by the (version 2) writer into a zone of `len` bytes,
@@ -211,25 +214,31 @@ fn resume_continues_after_the_last_entry() {
 
 #[test]
 fn v1_fixtures_read_as_before() {
+    let j = read(HANG_V1).unwrap();
+    let (old, tail) = old_v1_read(HANG_V1);
+    assert_eq!(j.version(), 1);
+    assert_eq!(j.entries().collect::<Vec<_>>(), old);
+    assert_eq!(j.tail, tail);
+    assert_eq!(j.tail, Tail::Clean);
+    assert_eq!((j.corrected_bytes(), j.corrupt_count()), (0, 0));
+    assert_eq!(j.header.capacity, 127);
+    assert_eq!(j.header.generation, 0x0b9d_2e01);
+    assert_eq!(old.len(), 34);
+    assert_hang_answer(&j.progress());
+    // Whatever version the fixtures in the tree are, they read cleanly, and
+    // version 1 ones exactly as the version 1 reader read them.
     for name in ["hang", "nested", "sysrq", "oops-panic"] {
         let img = fixture(name);
         let off = locate(&img).unwrap();
-        let zone = &img[off..];
-        let j = read(zone).unwrap();
-        let (old, tail) = old_v1_read(zone);
-        assert_eq!(j.version(), 1, "{name}");
-        assert_eq!(j.entries().collect::<Vec<_>>(), old, "{name}");
-        assert_eq!(j.tail, tail, "{name}");
-        assert_eq!((j.corrected_bytes(), j.corrupt_count()), (0, 0));
-        assert_eq!(j.header.capacity, 127);
+        let j = read(&img[off..]).unwrap();
+        assert_eq!((j.corrected_bytes(), j.corrupt_count()), (0, 0), "{name}");
+        assert!(!matches!(j.tail, Tail::Torn { .. }), "{name}");
+        if j.version() == 1 {
+            let (old, tail) = old_v1_read(&img[off..]);
+            assert_eq!(j.entries().collect::<Vec<_>>(), old, "{name}");
+            assert_eq!(j.tail, tail, "{name}");
+        }
     }
-    let (generation, _, list) = hang();
-    assert_eq!(generation, 0x0b9d_2e01);
-    assert_eq!(list.len(), 34);
-    let img = fixture("hang");
-    let j = read(&img[locate(&img).unwrap()..]).unwrap();
-    assert_eq!(j.tail, Tail::Clean);
-    assert_hang_answer(&j.progress());
 }
 
 /// Version 1 zones built here read exactly as the version 1 reader read them.
