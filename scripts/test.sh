@@ -10,7 +10,7 @@ SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 log() { printf '\n=== %s\n' "$*" >&2; }
 
 need_apt=()
-for p in qemu-system-x86 busybox-static cpio kmod python3 gcc make binutils; do
+for p in qemu-system-x86 busybox-static cpio kmod python3 gcc make binutils systemd util-linux; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -39,17 +39,20 @@ cargo build -j2 -p crashview-ramoops --no-default-features --target x86_64-unkno
 # Fresh crashes from the real Debian kernel, read back by the stock kernel,
 # must match what we read: proves byte compatibility on today's kernel, not
 # only on the checked-in fixtures. The recorder runs are the kernel-side
-# test: our module in a real kernel, real panics (sysrq, nested, a hung
-# notifier), stock ramoops reading our records. CRASHVIEW_SKIP_QEMU=1 skips
-# this locally (CI never sets it).
+# test: our module as the pstore backend of a real kernel, real oopses,
+# panics and a clean reboot (with the stock ramoops running the same
+# scenario as the twin to compare with), selftests (nested panic, a
+# corrupted entry, a hung notifier), a damaged region, and both the stock
+# ramoops and our module reading every region on the next boot.
+# CRASHVIEW_SKIP_QEMU=1 skips this locally (CI never sets it).
 fresh=; fresh_rec=
 if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
 	fresh=$(mktemp -d); fresh_rec=$(mktemp -d)
 	trap 'rm -rf "$fresh" "$fresh_rec"' EXIT
 	log "regenerating ramoops fixtures sysrq-ecc and wrap with the real kernel in QEMU"
 	fixtures/generate.sh --out "$fresh" sysrq-ecc wrap
-	log "building panic_recorder.ko and running it in the real kernel: sysrq, nested, hang"
-	fixtures/recorder/generate.sh --out "$fresh_rec" sysrq nested hang
+	log "building panic_recorder.ko and running it in the real kernel"
+	fixtures/recorder/generate.sh --out "$fresh_rec" sysrq nested hang oops2-sysrq shutdown corrupt
 fi
 
 log "cargo test"

@@ -506,7 +506,7 @@ static ssize_t cvpr_pstore_read(struct pstore_record *record)
 	return r.size;
 }
 
-static int notrace cvpr_pstore_write(struct pstore_record *record)
+static int cvpr_pstore_write(struct pstore_record *record)
 {
 	if (record->type != PSTORE_TYPE_DMESG)
 		return -EINVAL;

@@ -24,6 +24,9 @@ pub enum InputKind {
     Vmcore,
     /// dmesg, journalctl -k or serial-console text.
     Text,
+    /// The panic recorder's journal alone, as the module shows it after the
+    /// reboot (`/sys/kernel/debug/panic_recorder/journal`).
+    Journal,
 }
 
 impl InputKind {
@@ -35,6 +38,7 @@ impl InputKind {
             InputKind::PstoreDir => "pstore-dir",
             InputKind::Vmcore => "vmcore",
             InputKind::Text => "text",
+            InputKind::Journal => "recorder-journal",
         }
     }
 }
@@ -95,6 +99,10 @@ pub const MAX_DECOMPRESSED: u64 = 4 << 30;
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
+/// The name a pstore directory's copy of the recorder's journal has (the
+/// module's debugfs file, copied beside the records).
+pub const JOURNAL_FILE: &str = "panic_recorder-journal";
+
 /// Loads `path`: a directory is a pstore directory; a file is detected by
 /// its content (vmcore magic, text, else a ramoops region). zstd-compressed
 /// files are decompressed first.
@@ -104,7 +112,22 @@ pub fn load(path: &Path) -> Result<Input, LoadError> {
     if meta.is_dir() {
         let files = pstore::read_dir(path)
             .map_err(|e| LoadError(format!("{name}: reading pstore directory: {e}")))?;
-        return Ok(from_pstore_files(name, files));
+        let mut input = from_pstore_files(name, files);
+        // An archive the admin completed with the module's journal file
+        // (systemd-pstore does not copy it; the book says how to).
+        let jpath = path.join(JOURNAL_FILE);
+        if let Ok(bytes) = std::fs::read(&jpath) {
+            match crashview_journal::locate(&bytes) {
+                Some(0) => {
+                    input.journal = Some(JournalZone { offset: 0, bytes });
+                }
+                _ => input.diagnostics.push(format!(
+                    "{}: no panic journal header at offset 0x0 (expected \"CVJOURN1\")",
+                    jpath.display()
+                )),
+            }
+        }
+        return Ok(input);
     }
     if is_vmcore_file(path) {
         // Vmcores are large: map them rather than read them.
@@ -182,6 +205,20 @@ pub fn from_bytes(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
 
 fn region(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
     let journal_at = crashview_journal::locate(bytes);
+    if journal_at == Some(0) {
+        return Ok(Input {
+            name,
+            kind: InputKind::Journal,
+            files: Vec::new(),
+            text: None,
+            vmcore: None,
+            journal: Some(JournalZone {
+                offset: 0,
+                bytes: bytes.to_vec(),
+            }),
+            diagnostics: Vec::new(),
+        });
+    }
     let ov = Overrides {
         mem_size: journal_at.map(|o| o as u64),
         ..Overrides::default()

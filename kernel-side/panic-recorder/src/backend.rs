@@ -147,7 +147,10 @@ pub(crate) fn init_zones(
     if layout.zones().count() > MAX_ZONES {
         return Err(AttachError::TooManyZones);
     }
-    let mut table = [ZoneStatus::UNUSED; MAX_ZONES];
+    // In place: the table is too large for a kernel stack.
+    // SAFETY: attaching: the table has no other user yet.
+    let table = unsafe { &mut *rec.zone_status.as_ptr() };
+    table.fill(ZoneStatus::UNUSED);
     for ((kind, _, off, size), status) in layout.zones().zip(table.iter_mut()) {
         let geom = ZoneGeometry::new(size as usize, nroots).map_err(AttachError::Layout)?;
         // SAFETY: attaching: nobody else uses the region yet.
@@ -190,8 +193,6 @@ pub(crate) fn init_zones(
         }
         *status = ZoneStatus { init, ecc };
     }
-    // SAFETY: attaching: the table has no other user yet.
-    unsafe { rec.zone_status.set(table) };
     Ok(())
 }
 
