@@ -202,11 +202,24 @@ fn write_source(out: &mut dyn Write, r: &Report, f: &FrameInfo) -> io::Result<()
     Ok(())
 }
 
-fn write_step(out: &mut dyn Write, s: &Step, t0: u64) -> io::Result<()> {
-    let rel = |t: u64| {
-        let d = t.saturating_sub(t0);
-        format!("+{}.{:06}", d / 1_000_000_000, d % 1_000_000_000 / 1000)
+/// A journal time relative to the panic's start: `+0.001223`, or
+/// `-0.004058` for what came before it (an oops's kmsg dump); seconds since
+/// boot, unsigned, when no panic started.
+pub fn rel(t: u64, t0: Option<u64>) -> String {
+    let (sign, d) = match t0 {
+        None => ("", t),
+        Some(t0) if t < t0 => ("-", t0 - t),
+        Some(t0) => ("+", t - t0),
     };
+    format!(
+        "{sign}{}.{:06}",
+        d / 1_000_000_000,
+        d % 1_000_000_000 / 1000
+    )
+}
+
+fn write_step(out: &mut dyn Write, s: &Step, t0: Option<u64>) -> io::Result<()> {
+    let rel = |t: u64| rel(t, t0);
     if s.inferred {
         writeln!(
             out,
@@ -281,12 +294,22 @@ fn write_timeline(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if !tl.plan.is_empty() {
         writeln!(out, "  plan: {}", tl.plan.join(", "))?;
     }
-    let t0 = tl.start.as_ref().and_then(|s| s.time_ns).unwrap_or(0);
+    let t0 = tl.start.as_ref().and_then(|s| s.time_ns);
+    // Entries outside every step go where their time falls among the steps.
+    let mut events = tl.events.iter().peekable();
     for s in &tl.steps {
+        while let Some(e) = events.next_if(|e| s.begin_ns.is_some_and(|b| e.time_ns < b)) {
+            writeln!(out, "  {:>10}      {}", rel(e.time_ns, t0), e.text)?;
+        }
         write_step(out, s, t0)?;
     }
+    for e in events {
+        writeln!(out, "  {:>10}      {}", rel(e.time_ns, t0), e.text)?;
+    }
     if tl.source == TimelineSource::Journal {
-        if tl.finished {
+        if let Some(none) = tl.no_panic() {
+            writeln!(out, "  result: {none}")?;
+        } else if tl.finished {
             writeln!(out, "  result: the panic path ran every step")?;
         } else if let Some(st) = &tl.stopped {
             let step = st.step_label();

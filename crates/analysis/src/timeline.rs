@@ -147,6 +147,20 @@ impl Stopped {
     }
 }
 
+/// A journal entry outside every step: a kmsg dump written before the
+/// panic (an oops's) or with no panic at all (a clean shutdown's), a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// When (ns since boot).
+    pub time_ns: u64,
+    /// On which CPU.
+    pub cpu: u16,
+    /// `kmsg dump` or `note`.
+    pub kind: String,
+    /// `kmsg dump written to dmesg zone 0: Oops#1 Part1 deflated`, or the note.
+    pub text: String,
+}
+
 /// The start of the panic path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Start {
@@ -244,8 +258,32 @@ pub struct Timeline {
     pub skipped: Vec<Skipped>,
     /// CPUs turned away from the panic path.
     pub other_cpus: u32,
+    /// Journal entries outside every step, in journal order (journal only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
     /// The journal's header and tail (journal only).
     pub journal: Option<JournalMeta>,
+}
+
+impl Timeline {
+    /// A journal that records no panic at all (no panic start, no plan, no
+    /// step: a clean shutdown's kmsg dump): `no panic recorded; 1 kmsg dump
+    /// journaled`. `None` for a panic, and for an inferred timeline.
+    pub fn no_panic(&self) -> Option<String> {
+        if self.source != TimelineSource::Journal
+            || self.journal.is_none()
+            || self.start.is_some()
+            || !self.plan.is_empty()
+            || !self.steps.is_empty()
+        {
+            return None;
+        }
+        let dumps = self.events.iter().filter(|e| e.kind == "kmsg dump").count();
+        Some(format!(
+            "no panic recorded; {dumps} kmsg dump{} journaled",
+            if dumps == 1 { "" } else { "s" }
+        ))
+    }
 }
 
 fn text(e: &journal::Entry) -> String {
@@ -305,6 +343,7 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
                 nested: Vec::new(),
                 skipped: Vec::new(),
                 other_cpus: 0,
+                events: Vec::new(),
                 journal: None,
             };
         }
@@ -314,6 +353,7 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
     let mut steps: Vec<Step> = Vec::new();
     let mut nested = Vec::new();
     let mut skipped = Vec::new();
+    let mut events = Vec::new();
     // The step entries belong to: the last begun and not yet ended.
     let mut open: Option<usize> = None;
     for e in j.entries() {
@@ -405,18 +445,25 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
                         .push(format!("nested panic on CPU {}: {}", e.cpu, text(&e)));
                 }
             }
-            EntryKind::DumpWritten => {
-                if let Some(s) = open.and_then(|i| steps.get_mut(i)) {
-                    s.notes.push(format!(
-                        "kmsg dump written to dmesg zone {}: {}",
-                        e.arg,
-                        text(&e)
-                    ));
-                }
-            }
-            EntryKind::Note => {
-                if let Some(s) = open.and_then(|i| steps.get_mut(i)) {
-                    s.notes.push(text(&e));
+            EntryKind::DumpWritten | EntryKind::Note => {
+                let (kind, line) = if e.kind == EntryKind::DumpWritten {
+                    (
+                        "kmsg dump",
+                        format!("kmsg dump written to dmesg zone {}: {}", e.arg, text(&e)),
+                    )
+                } else {
+                    ("note", text(&e))
+                };
+                // In a step, a note on it; outside every step (an oops's
+                // dump before the panic), an event of its own.
+                match open.and_then(|i| steps.get_mut(i)) {
+                    Some(s) => s.notes.push(line),
+                    None => events.push(Event {
+                        time_ns: e.time_ns,
+                        cpu: e.cpu,
+                        kind: kind.to_string(),
+                        text: line,
+                    }),
                 }
             }
             EntryKind::OtherCpu
@@ -488,6 +535,7 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
         nested,
         skipped,
         other_cpus: prog.other_cpus,
+        events,
         journal: Some(JournalMeta {
             offset: z.offset,
             generation: j.header.generation,
@@ -605,6 +653,7 @@ pub fn infer(log: &KernelLog, dumps: &[Dump], vmcore: Option<&VmcoreData>) -> Ti
         nested: Vec::new(),
         skipped: Vec::new(),
         other_cpus: 0,
+        events: Vec::new(),
         journal: None,
     }
 }
@@ -659,6 +708,93 @@ mod tests {
             offset: 0x1000,
             bytes,
         }
+    }
+
+    fn zone(list: &[Entry]) -> JournalZone {
+        let mut bytes = vec![0u8; zone_len(16)];
+        let mut w = JournalWriter::arm(&mut bytes, 9).unwrap();
+        for e in list {
+            w.append(e).unwrap();
+        }
+        JournalZone {
+            offset: 0x2000,
+            bytes,
+        }
+    }
+
+    /// A dump written before the panic started (an oops's) is an event, not
+    /// dropped and not a note on a step; one written in a step is its note.
+    #[test]
+    fn dumps_outside_every_step_are_events() {
+        let tl = from_journal(
+            &zone(&[
+                Entry::new(EntryKind::DumpWritten, 0, 1, 50)
+                    .with_arg(0)
+                    .with_name(b"Oops#1 Part1 deflated"),
+                Entry::new(EntryKind::PanicStart, 0, 0, 100).with_name(b"boom"),
+                Entry::new(EntryKind::PlanStep, 0, 0, 100)
+                    .with_step(StepKind::KmsgDump, Performer::Kernel),
+                Entry::new(EntryKind::StepBegin, 0, 0, 200)
+                    .with_step(StepKind::KmsgDump, Performer::Kernel),
+                Entry::new(EntryKind::DumpWritten, 0, 0, 250)
+                    .with_arg(1)
+                    .with_name(b"Panic#2 Part1 deflated"),
+                Entry::new(EntryKind::StepEnd, 0, 0, 300).with_arg(Outcome::Delegated as u64),
+                Entry::new(EntryKind::PanicEnd, 0, 0, 400),
+            ]),
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            tl.events,
+            [Event {
+                time_ns: 50,
+                cpu: 1,
+                kind: "kmsg dump".into(),
+                text: "kmsg dump written to dmesg zone 0: Oops#1 Part1 deflated".into(),
+            }]
+        );
+        assert_eq!(
+            tl.steps[0].notes,
+            ["kmsg dump written to dmesg zone 1: Panic#2 Part1 deflated"]
+        );
+        assert!(tl.finished);
+        assert_eq!(tl.no_panic(), None);
+        assert_eq!(crate::text::rel(50, Some(100)), "-0.000000");
+        assert_eq!(
+            crate::text::rel(1_234_567_000, Some(2_469_134_000)),
+            "-1.234567"
+        );
+        assert_eq!(crate::text::rel(1_234_567_000, Some(0)), "+1.234567");
+        assert_eq!(crate::text::rel(2_246_884_949, None), "2.246884");
+    }
+
+    /// A journal of kmsg dumps alone (a clean shutdown with
+    /// always_kmsg_dump) records no panic; a panic that stopped is not that.
+    #[test]
+    fn a_journal_without_a_panic_says_so() {
+        let shutdown = Entry::new(EntryKind::DumpWritten, 0, 0, 2_246_884_949)
+            .with_name(b"Shutdown#1 Part1 deflated");
+        let tl = from_journal(&zone(&[shutdown]), &mut Vec::new());
+        assert!(tl.steps.is_empty() && tl.plan.is_empty() && tl.start.is_none());
+        assert!(!tl.finished && tl.stopped.is_none());
+        assert_eq!(tl.events.len(), 1);
+        assert_eq!(
+            tl.no_panic().as_deref(),
+            Some("no panic recorded; 1 kmsg dump journaled")
+        );
+        let two = from_journal(&zone(&[shutdown, shutdown.with_arg(1)]), &mut Vec::new());
+        assert_eq!(
+            two.no_panic().as_deref(),
+            Some("no panic recorded; 2 kmsg dumps journaled")
+        );
+        let stopped = from_journal(&damaged(), &mut Vec::new());
+        assert_eq!(stopped.no_panic(), None);
+        let inferred = Timeline {
+            source: TimelineSource::Inferred,
+            journal: None,
+            ..tl
+        };
+        assert_eq!(inferred.no_panic(), None);
     }
 
     #[test]

@@ -198,7 +198,7 @@ fn inferred_step_names() {
 
 #[test]
 fn exact_timeline_equals_the_journal() {
-    use crashview_journal::{self as journal, EntryKind, Outcome};
+    use crashview_journal::{self as journal, EntryKind, Outcome, Performer};
     root();
     let recs = dirs("fixtures/recorder");
     assert!(recs.len() >= 4);
@@ -211,12 +211,24 @@ fn exact_timeline_equals_the_journal() {
         let r = report(&p);
         let tl = &r.timeline;
         assert_eq!(tl.source, TimelineSource::Journal, "{}", p.display());
-        let plan: Vec<String> = j
+        let plan_entries: Vec<journal::Entry> = j
             .entries()
             .filter(|e| e.kind == EntryKind::PlanStep)
+            .collect();
+        let plan: Vec<String> = plan_entries
+            .iter()
             .map(|e| e.step_kind().unwrap().name().to_string())
             .collect();
-        assert_eq!(tl.plan, plan);
+        // The plan as listed: a step the kernel's own panic() performs says so.
+        let listed: Vec<String> = plan_entries
+            .iter()
+            .zip(&plan)
+            .map(|(e, n)| match e.performer() {
+                Performer::Kernel => format!("{n} (the kernel's)"),
+                Performer::Recorder => n.clone(),
+            })
+            .collect();
+        assert_eq!(tl.plan, listed, "{}", p.display());
         let name = |e: &journal::Entry| String::from_utf8_lossy(e.name_bytes()).into_owned();
         // Steps: every begin, in order, with its end and outcome.
         let begins: Vec<_> = j
@@ -229,6 +241,15 @@ fn exact_timeline_equals_the_journal() {
             assert_eq!(s.name, plan[b.step as usize]);
             assert_eq!(s.begin_ns, Some(b.time_ns));
             assert!(!s.inferred);
+            let kernels = b.performer() == Performer::Kernel
+                || plan_entries[b.step as usize].performer() == Performer::Kernel;
+            assert_eq!(
+                s.performer.as_deref(),
+                kernels.then_some("kernel"),
+                "{} step {}",
+                p.display(),
+                s.name
+            );
             let end = j
                 .entries()
                 .find(|e| e.kind == EntryKind::StepEnd && e.step == b.step && e.seq > b.seq);
@@ -257,7 +278,54 @@ fn exact_timeline_equals_the_journal() {
                 .map(|c| (c.name.clone(), c.slot, c.begin_ns))
                 .collect();
             assert_eq!(got, calls);
+            // Dumps written between this begin and its end are its notes.
+            let dumps: Vec<String> = j
+                .entries()
+                .filter(|e| e.kind == EntryKind::DumpWritten && e.seq > b.seq && e.seq < upto)
+                .map(|e| format!("kmsg dump written to dmesg zone {}: {}", e.arg, name(&e)))
+                .collect();
+            let noted: Vec<String> = s
+                .notes
+                .iter()
+                .filter(|n| n.starts_with("kmsg dump written"))
+                .cloned()
+                .collect();
+            assert_eq!(noted, dumps, "{} step {}", p.display(), s.name);
         }
+        // Dumps written outside every step (an oops's, before the panic; a
+        // clean shutdown's) are events, with their times, none dropped.
+        let inside = |e: &journal::Entry| {
+            begins.iter().any(|b| {
+                let end = j
+                    .entries()
+                    .find(|x| x.kind == EntryKind::StepEnd && x.step == b.step && x.seq > b.seq);
+                e.seq > b.seq && end.is_none_or(|x| e.seq < x.seq)
+            })
+        };
+        let outside: Vec<(u64, String)> = j
+            .entries()
+            .filter(|e| e.kind == EntryKind::DumpWritten && !inside(e))
+            .map(|e| {
+                (
+                    e.time_ns,
+                    format!("kmsg dump written to dmesg zone {}: {}", e.arg, name(&e)),
+                )
+            })
+            .collect();
+        let events: Vec<(u64, String)> = tl
+            .events
+            .iter()
+            .filter(|e| e.kind == "kmsg dump")
+            .map(|e| (e.time_ns, e.text.clone()))
+            .collect();
+        assert_eq!(events, outside, "{}", p.display());
+        // A journal with no panic in it says so, and only then.
+        assert_eq!(
+            tl.no_panic().is_some(),
+            prog.start.is_none() && prog.plan_len == 0 && begins.is_empty(),
+            "{}",
+            p.display()
+        );
         assert_eq!(tl.finished, prog.finished);
         assert_eq!(tl.nested.len() as u32, prog.nested);
         assert_eq!(tl.skipped.len() as u32, prog.corrupt);

@@ -206,11 +206,16 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let t0 = prog.start.map_or(0, |e| e.time_ns);
-    let rel = |t: u64| {
-        let d = t.saturating_sub(t0);
-        format!("+{}.{:06}", d / 1_000_000_000, d % 1_000_000_000 / 1000)
-    };
+    // Times relative to the panic's start (negative before it); since boot
+    // when the journal holds no panic start.
+    let t0 = prog.start.map(|e| e.time_ns);
+    let rel = |t: u64| crashview_analysis::text::rel(t, t0);
+    // No panic start, plan or step: a journal of kmsg dumps alone (a clean
+    // shutdown's), not a panic path that stopped.
+    let no_panic = prog.start.is_none()
+        && !j
+            .entries()
+            .any(|e| matches!(e.kind, EntryKind::PlanStep | EntryKind::StepBegin));
     writeln!(
         out,
         "panic journal at offset {off:#x}: generation {:#x}, {} of {} entries, {tail}",
@@ -239,17 +244,25 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
             c.index, c.offset
         )?;
     }
-    if let Some(s) = prog.start {
-        writeln!(
+    match prog.start {
+        Some(s) => writeln!(
             out,
             "panic on CPU {} at {}.{:06}s since boot: {}",
             s.cpu,
             s.time_ns / 1_000_000_000,
             s.time_ns % 1_000_000_000 / 1000,
             text(&s)
-        )?;
+        )?,
+        None => writeln!(
+            out,
+            "no panic start journaled: times are seconds since boot"
+        )?,
     }
-    writeln!(out, "plan:")?;
+    if plan.is_empty() {
+        writeln!(out, "plan: none journaled")?;
+    } else {
+        writeln!(out, "plan:")?;
+    }
     for (i, s) in plan.iter().enumerate() {
         match s {
             Some((k, Performer::Kernel)) => {
@@ -307,7 +320,17 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
         };
         writeln!(out, "  {:>11}  {line}", rel(e.time_ns))?;
     }
-    if prog.finished {
+    if no_panic {
+        let dumps = j
+            .entries()
+            .filter(|e| e.kind == EntryKind::DumpWritten)
+            .count();
+        writeln!(
+            out,
+            "result: no panic recorded; {dumps} kmsg dump{} journaled",
+            if dumps == 1 { "" } else { "s" }
+        )?;
+    } else if prog.finished {
         writeln!(out, "result: the panic path ran every step")?;
     } else if let Some(s) = prog.open_step {
         let step = step_name(&plan, s.step);

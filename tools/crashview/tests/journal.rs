@@ -27,7 +27,7 @@ fn journal(fixture: &str, json: bool) -> String {
 fn names_the_hung_notifier() {
     let text = journal("hang", false);
     assert!(
-        text.contains("result: STOPPED in step 7 pre-reboot list, inside \"hung_notifier\""),
+        text.contains("result: STOPPED in step 8 pre-reboot list, inside \"hung_notifier\""),
         "{text}"
     );
     let v: serde_json::Value = serde_json::from_str(&journal("hang", true)).unwrap();
@@ -46,10 +46,15 @@ fn prints_steps_in_the_order_they_ran_with_times() {
         "pre-crash-dump set",
         "hypervisor list",
         "info list",
+        "panic notifier chain",
         "kmsg dump",
         "console flush",
         "pre-reboot list",
+        "post-reboot list",
+        "delay",
+        "reboot",
     ];
+    assert_eq!(order.len(), names.len(), "{text}");
     for (line, name) in order.iter().zip(names) {
         assert!(line.contains(name), "{line} vs {name}");
         assert!(line.trim_start().starts_with("+0."), "{line}");
@@ -182,4 +187,64 @@ fn damaged_v2_journal_keeps_the_answer_and_reports_the_damage() {
     assert_eq!(v["tail"], "clean");
     assert_eq!(v["stopped_in_call"], "hung_notifier");
     assert_eq!(v["entries"].as_array().unwrap().len(), list.len() - 1);
+}
+
+/// An oops's kmsg dump, journaled before the panic started, is shown before
+/// step 1 at a negative time (when it was written relative to the panic),
+/// not at +0.000000 as if it were part of the panic path.
+#[test]
+fn dumps_before_the_panic_have_negative_times() {
+    let text = journal("oops-panic", false);
+    let lines: Vec<&str> = text.lines().collect();
+    let oops = lines
+        .iter()
+        .position(|l| {
+            *l == "    -0.004058            kmsg dump written to dmesg zone 0: Oops#1 Part1 deflated"
+        })
+        .unwrap_or_else(|| panic!("{text}"));
+    let step1 = lines
+        .iter()
+        .position(|l| l.contains("step  1 stop other CPUs (the kernel's) begins"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(oops < step1, "{text}");
+    assert!(lines[step1].trim_start().starts_with("+0.000320"), "{text}");
+    assert!(!text.contains("+0.000000"), "{text}");
+    // The panic's own dump, inside step 6, stays after the start.
+    assert!(
+        text.contains(
+            "    +0.009090            kmsg dump written to dmesg zone 1: Panic#2 Part1 deflated"
+        ),
+        "{text}"
+    );
+}
+
+/// A clean reboot's journal (always_kmsg_dump: one Shutdown dump, no panic
+/// start, no plan, no step) is not a panic path that "stopped".
+#[test]
+fn a_clean_shutdown_records_no_panic() {
+    let text = journal("shutdown", false);
+    assert!(
+        text.contains(
+            "no panic start journaled: times are seconds since boot\nplan: none journaled\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\n     2.246884            kmsg dump written to dmesg zone 0: Shutdown#1 Part1 deflated\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("result: no panic recorded; 1 kmsg dump journaled\n"),
+        "{text}"
+    );
+    assert!(!text.contains("stopped between steps"), "{text}");
+    assert!(!text.contains("STOPPED"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&journal("shutdown", true)).unwrap();
+    assert_eq!(v["finished"], false);
+    assert!(v["stopped_in_step"].is_null());
+    assert_eq!(v["plan"], serde_json::json!([]));
+    assert_eq!(v["entries"][0]["kind"], "DumpWritten");
+    assert_eq!(v["entries"][0]["name"], "Shutdown#1 Part1 deflated");
 }

@@ -13,9 +13,56 @@ fn report_text_names_where_the_panic_path_stopped() {
         "{out}"
     );
     assert!(
-        out.contains("result: STOPPED in step 7 pre-reboot list, inside \"hung_notifier\""),
+        out.contains("result: STOPPED in step 8 pre-reboot list, inside \"hung_notifier\""),
         "{out}"
     );
+}
+
+/// The report's exact timeline keeps the journal entries outside every
+/// step: an oops's dump before the panic (negative time, before step 1);
+/// a clean shutdown's journal is no panic, not a path that stopped.
+#[test]
+fn report_timeline_shows_dumps_outside_the_steps() {
+    let f = fixture("recorder/oops-panic/region.bin");
+    let (code, out, err) = crashview(&["report", "--plain", f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "  panic [    2.205805] on CPU 0: Fatal exception\n\
+             \x20 plan: stop other CPUs (the kernel's), "
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "   -0.004058      kmsg dump written to dmesg zone 0: Oops#1 Part1 deflated\n\
+             \x20  +0.000320   1. stop other CPUs (the kernel's)"
+        ),
+        "{out}"
+    );
+    let (code, out, err) = crashview(&["report", "--json", f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ev = &v["timeline"]["events"];
+    assert_eq!(ev.as_array().map(Vec::len), Some(1), "{ev}");
+    assert_eq!(ev[0]["kind"], "kmsg dump");
+    assert_eq!(ev[0]["time_ns"], 2_201_747_697u64);
+    assert_eq!(
+        ev[0]["text"],
+        "kmsg dump written to dmesg zone 0: Oops#1 Part1 deflated"
+    );
+
+    let f = fixture("recorder/shutdown/region.bin");
+    let (code, out, err) = crashview(&["report", "--plain", f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "\n    2.246884      kmsg dump written to dmesg zone 0: Shutdown#1 Part1 deflated\n\
+             \x20 result: no panic recorded; 1 kmsg dump journaled\n"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("stopped between steps"), "{out}");
 }
 
 #[test]

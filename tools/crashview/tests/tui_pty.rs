@@ -82,7 +82,7 @@ fn tui_in_a_pty_search_switch_quit() {
         let t = v.contents();
         t.contains("Timeline (exact)") && t.contains("never returned")
     });
-    assert!(screen.contains("STOPPED in step 7"), "{screen}");
+    assert!(screen.contains("STOPPED in step 8"), "{screen}");
 
     s.send("q").expect("send");
     let screen = pump(&mut s, &mut vt, "the main screen", |v| {

@@ -106,14 +106,14 @@ fn hang_timeline() {
             "Timeline (exact)",
             "panic journal at 0xfe000",
             "1. stop other CPUs",
-            "5. kmsg dump",
-            "10.0 ms",
+            "6. kmsg dump",
+            "8.268 ms",
             "hung_notifier",
             "never returned",
             "never ended",
             "█",
             "▓",
-            "result: STOPPED in step 7 pre-reboot list: \"hung_notifier\" never returned",
+            "result: STOPPED in step 8 pre-reboot list: \"hung_notifier\" never returned",
         ],
     );
     // Every row fits: the hung call is on screen, not scrolled off.
@@ -131,7 +131,7 @@ fn hang_log_search_and_oops() {
         &s,
         &[
             "Log: dump Panic#1",
-            "▶[    1.851610] sysrq: Trigger a crash",
+            "▶[    2.206715] sysrq: Trigger a crash",
             "Kernel panic - not syncing: sysrq triggered crash",
         ],
     );
@@ -153,7 +153,7 @@ fn hang_traces() {
         &s,
         &[
             "Traces (1)",
-            "#1 lines 326-357: Kernel panic - not syncing",
+            "#1 lines 312-349: Kernel panic - not syncing",
             "sysrq_handle_crash+0x16/0x20",
             "_printk+0x68/0x83  unreliable (?)",
         ],
@@ -161,7 +161,46 @@ fn hang_traces() {
     // Enter on the trace title shows it in the log.
     a.handle_key(code(KeyCode::Enter));
     assert_eq!(a.pane, Pane::Log);
-    assert_eq!(a.log.current_line(), Some(326));
+    assert_eq!(a.log.current_line(), Some(312));
+}
+
+/// An oops's kmsg dump journaled before the panic is a row before step 1,
+/// at its (negative) time relative to the panic.
+#[test]
+fn recorder_oops_dump_before_the_panic() {
+    let mut a = app("recorder/oops-panic/region.bin");
+    press(&mut a, "4");
+    let s = screen(&a);
+    assert_shows(
+        &s,
+        &[
+            "      -0.004058 kmsg dump written to dmesg zone 0: Oops#1 Part1 deflated",
+            "result: the panic path ran every step",
+        ],
+    );
+    let rows = timeline_rows(a.report().expect("loaded"));
+    assert_eq!(
+        rows[0].label,
+        "-0.004058 kmsg dump written to dmesg zone 0: Oops#1 Part1 deflated"
+    );
+    assert_eq!(rows[1].label, "1. stop other CPUs");
+}
+
+/// A clean shutdown's journal: its dump, and no verdict about a panic path.
+#[test]
+fn recorder_shutdown_is_no_panic() {
+    let mut a = app("recorder/shutdown/region.bin");
+    press(&mut a, "4");
+    let s = screen(&a);
+    assert_shows(
+        &s,
+        &[
+            "Timeline (exact)",
+            "      2.246884 kmsg dump written to dmesg zone 0: Shutdown#1 Part1 deflated",
+            "result: no panic recorded; 1 kmsg dump journaled",
+        ],
+    );
+    assert!(!s.contains("stopped between steps"), "{s}");
 }
 
 /// The trace pane while file:line is being resolved, then with it: a

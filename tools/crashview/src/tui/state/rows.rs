@@ -2,6 +2,7 @@
 //! key handlers (how many rows, where Enter jumps) and the views (what to
 //! draw) use them, so they live with the state.
 
+use crashview_analysis::text::rel;
 use crashview_analysis::{Report, TimelineSource};
 
 /// One row of the trace pane.
@@ -80,7 +81,24 @@ pub fn timeline_rows(r: &Report) -> Vec<TimelineRow> {
     let tl = &r.timeline;
     let panic_line = r.summary.panic.as_ref().map(|p| p.line);
     let mut rows = Vec::new();
+    // Journal entries outside every step (an oops's kmsg dump before the
+    // panic) are notes where their time falls, with that time.
+    let t0 = tl.start.as_ref().and_then(|s| s.time_ns);
+    let event = |e: &crashview_analysis::timeline::Event| TimelineRow {
+        kind: TimelineKind::Note,
+        label: format!("{} {}", rel(e.time_ns, t0), e.text),
+        begin_ns: None,
+        end_ns: None,
+        open: false,
+        inferred: false,
+        outcome: String::new(),
+        log_line: None,
+    };
+    let mut events = tl.events.iter().peekable();
     for (i, s) in tl.steps.iter().enumerate() {
+        while let Some(e) = events.next_if(|e| s.begin_ns.is_some_and(|b| e.time_ns < b)) {
+            rows.push(event(e));
+        }
         if s.inferred {
             let next = tl
                 .steps
@@ -141,6 +159,7 @@ pub fn timeline_rows(r: &Report) -> Vec<TimelineRow> {
             log_line: None,
         }));
     }
+    rows.extend(events.map(event));
     rows
 }
 

@@ -63,7 +63,9 @@ impl TimelineView<'_> {
         if tl.source != TimelineSource::Journal {
             return None;
         }
-        Some(if tl.finished {
+        Some(if let Some(none) = tl.no_panic() {
+            Line::styled(format!("result: {none}"), th.warn())
+        } else if tl.finished {
             Line::styled("result: the panic path ran every step", th.good())
         } else if let Some(st) = &tl.stopped {
             let step = st.step_label();
