@@ -45,7 +45,7 @@ cargo build -j2 -p crashview-ramoops --no-default-features --target x86_64-unkno
 # corrupted entry, a hung notifier), a damaged region, and both the stock
 # ramoops and our module reading every region on the next boot.
 # CRASHVIEW_SKIP_QEMU=1 skips this locally (CI never sets it).
-fresh=; fresh_rec=
+fresh=; fresh_rec=; dbg_vmlinux=
 if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
 	fresh=$(mktemp -d); fresh_rec=$(mktemp -d)
 	trap 'rm -rf "$fresh" "$fresh_rec"' EXIT
@@ -53,10 +53,15 @@ if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
 	fixtures/generate.sh --out "$fresh" sysrq-ecc wrap
 	log "building panic_recorder.ko and running it in the real kernel"
 	fixtures/recorder/generate.sh --out "$fresh_rec" sysrq nested hang oops2-sysrq shutdown corrupt
+	# Debian's -dbg vmlinux of the same kernel: a fresh recorder record's
+	# trace symbolized with it must equal binutils addr2line.
+	log "fetching the -dbg vmlinux of the fixtures' kernel"
+	dbg_vmlinux=$(bash -c '. fixtures/lib.sh; get_kernel >/dev/null; get_dbg_vmlinux; echo "$DBG_VMLINUX"')
 fi
 
 log "cargo test"
-CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} cargo test -j2 --workspace
+CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} CRASHVIEW_DBG_VMLINUX=${dbg_vmlinux:-} \
+	cargo test -j2 --workspace
 
 # `cargo install --path tools/crashview` (the book's install line) works; the
 # dev profile and the shared target directory keep it to a link step.

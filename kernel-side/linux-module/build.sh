@@ -34,6 +34,6 @@ objcopy --remove-section=.llvmbc --remove-section=.llvmcmd "$mod/rust.o" "$mod/p
 rm "$mod/rust.o"
 echo "cmd_$mod/panic_recorder_rust.o := cp $mod/panic_recorder_rust.o_shipped $mod/panic_recorder_rust.o" > "$mod/.panic_recorder_rust.o.cmd"
 cp "$here/Kbuild" "$here/cvpr_shim.c" "$here/panic_recorder.h" "$mod/"
-cp "$here/client/cvpr_client.c" "$mod/"
+cp "$here/client/cvpr_client.c" "$here/client/cvpr_bench.c" "$mod/"
 make -s -C "$KDIR" M="$mod" modules >&2
 echo "$mod/panic_recorder.ko"

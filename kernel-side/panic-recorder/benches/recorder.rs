@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crashview_journal::{Entry, EntryKind, Header, JournalWriter};
 use crashview_ramoops::dmesg::Reason;
 use crashview_ramoops::layout::Params;
-use panic_recorder::backend::DmesgRecord;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use panic_recorder::backend::DmesgRecord;
 use panic_recorder::plan::Config;
 use panic_recorder::platform::Platform;
 use panic_recorder::raw::RawRegion;
@@ -57,8 +57,14 @@ fn record(data: &[u8]) -> DmesgRecord<'_> {
 }
 
 /// A leaked region and a recorder attached to it, as the module attaches.
-fn rig(mem_size: u64, record_size: u64, ecc: u32, timeout: i32) -> (&'static Recorder, &'static [u8]) {
-    let mem: &'static mut [u8] = Box::leak(vec![0u8; mem_size as usize + 0x2000].into_boxed_slice());
+fn rig(
+    mem_size: u64,
+    record_size: u64,
+    ecc: u32,
+    timeout: i32,
+) -> (&'static Recorder, &'static [u8]) {
+    let mem: &'static mut [u8] =
+        Box::leak(vec![0u8; mem_size as usize + 0x2000].into_boxed_slice());
     let rec: &'static Recorder = Box::leak(Box::new(Recorder::new()));
     // SAFETY: leaked buffer, used only by this recorder.
     let region = unsafe { RawRegion::new(mem.as_mut_ptr(), mem.len()) };

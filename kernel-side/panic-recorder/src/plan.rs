@@ -211,7 +211,11 @@ impl Plan {
             who: [Who::Recorder; MAX_STEPS],
             len: 0,
             stock: true,
-            level: if config.crash_kexec_post_notifiers { 4 } else { 0 },
+            level: if config.crash_kexec_post_notifiers {
+                4
+            } else {
+                0
+            },
             config: *config,
             facts: *facts,
         };
@@ -299,10 +303,14 @@ impl Plan {
             ));
         }
         match self.position(StepKind::StopCpus) {
-            Some(stop) if [StepKind::Hypervisor, StepKind::Info, StepKind::KmsgDump]
-                .iter()
-                .filter_map(|k| self.position(*k))
-                .all(|p| p > stop) => Ok(()),
+            Some(stop)
+                if [StepKind::Hypervisor, StepKind::Info, StepKind::KmsgDump]
+                    .iter()
+                    .filter_map(|k| self.position(*k))
+                    .all(|p| p > stop) =>
+            {
+                Ok(())
+            }
             Some(_) => Err(PlanError::Order(
                 "a list or dump runs before other CPUs are stopped",
             )),

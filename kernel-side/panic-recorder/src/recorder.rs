@@ -414,12 +414,7 @@ impl Recorder {
         // A valid configuration always builds; fall back to the defaults
         // rather than run no plan at all.
         let plan = build_plan(&st, crash_kernel_loaded)
-            .or_else(|_| {
-                Plan::build(
-                    &plan::Config::default(),
-                    &facts(&st, crash_kernel_loaded),
-                )
-            })
+            .or_else(|_| Plan::build(&plan::Config::default(), &facts(&st, crash_kernel_loaded)))
             .ok();
         st.plan = plan;
         self.set_st(st);
@@ -493,12 +488,9 @@ impl Recorder {
         }
         self.log_locked(p, e, owner == cpu);
         // Only release what is still ours.
-        let _ = self.journal_lock.compare_exchange(
-            cpu,
-            NO_CPU,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+        let _ =
+            self.journal_lock
+                .compare_exchange(cpu, NO_CPU, Ordering::AcqRel, Ordering::Acquire);
     }
 
     fn log_locked<P: Platform + ?Sized>(&self, p: &P, e: Entry, panicking: bool) {

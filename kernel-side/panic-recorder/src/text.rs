@@ -47,9 +47,10 @@ mod tests {
     fn lines_are_split_and_cut() {
         let mut got = std::vec::Vec::new();
         let mut buf = [0u8; 4];
-        let mut l = super::Lines::new(&mut buf, |b: &[u8]| got.push(b.to_vec()));
-        write!(l, "ab\ncdefgh\n\nx").unwrap();
-        drop(l);
+        {
+            let mut l = super::Lines::new(&mut buf, |b: &[u8]| got.push(b.to_vec()));
+            write!(l, "ab\ncdefgh\n\nx").unwrap();
+        }
         assert_eq!(got, [b"ab".to_vec(), b"cdef".to_vec(), b"".to_vec()]);
     }
 }

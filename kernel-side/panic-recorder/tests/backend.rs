@@ -67,7 +67,11 @@ fn fixture_dirs() -> Vec<PathBuf> {
         .filter(|p| p.join("region.bin").is_file() && p.join("pstore").is_dir())
         .collect();
     v.sort();
-    assert!(v.len() >= 9, "ramoops fixtures missing in {}", root.display());
+    assert!(
+        v.len() >= 9,
+        "ramoops fixtures missing in {}",
+        root.display()
+    );
     v
 }
 
@@ -193,7 +197,10 @@ fn attach_reports_ecc_findings_as_ramoops_counts_them() {
     let (rec, _) = attach(&img, params(&m));
     let z = rec.zone_report(0).unwrap();
     assert_eq!(z.status.init, ZoneInit::Kept);
-    assert_eq!(z.status.ecc.corrected_bytes, 5, "Linux: ECC: 5 Corrected bytes");
+    assert_eq!(
+        z.status.ecc.corrected_bytes, 5,
+        "Linux: ECC: 5 Corrected bytes"
+    );
     assert_eq!(z.status.ecc.bad_blocks, 0);
 }
 
@@ -209,7 +216,10 @@ fn damaged_zone_headers_load_with_a_finding_and_other_records_survive() {
     img[2 * zs] ^= 0xff;
     img[5 * zs + 8..5 * zs + 12].copy_from_slice(&0x7fff_0000u32.to_le_bytes());
     let (rec, _) = attach(&img, p);
-    assert_eq!(rec.zone_report(2).unwrap().status.init, ZoneInit::NoSignature);
+    assert_eq!(
+        rec.zone_report(2).unwrap().status.init,
+        ZoneInit::NoSignature
+    );
     assert_eq!(rec.zone_report(5).unwrap().status.init, ZoneInit::Invalid);
     let ours: Vec<String> = pstore_view(rec, rec.dmesg_capacity())
         .into_iter()
@@ -239,9 +249,8 @@ fn writes_rotate_like_ramoops_and_the_stock_reader_agrees() {
         let (rec, mem) = attach(&vec![0u8; 0x10000], p);
         let cap = rec.dmesg_capacity();
         for i in 1..=11u32 {
-            let body = format!(
-                "Oops#{i} Part1\n<4>[   12.{i:06}] BUG: kernel NULL pointer dereference\n"
-            );
+            let body =
+                format!("Oops#{i} Part1\n<4>[   12.{i:06}] BUG: kernel NULL pointer dereference\n");
             let z = rec
                 .write_dmesg(
                     &Quiet,

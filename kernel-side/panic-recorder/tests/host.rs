@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crashview_journal::{self as journal, EntryKind, Outcome, StepKind, Tail};
+use crashview_ramoops::dmesg::Reason;
 use crashview_ramoops::layout::Params;
 use crashview_ramoops::region::{Overrides, Region};
-use crashview_ramoops::dmesg::Reason;
 use panic_recorder::backend::DmesgRecord;
 use panic_recorder::list::ListId;
 use panic_recorder::plan::Config;
@@ -649,15 +649,23 @@ fn the_stock_path_is_journaled_from_its_hooks() {
     let (rec, mem) = stock_rig(false, 1);
     let host = Host::new(false);
     rec.info.register(count_call, 0, b"client_info").unwrap();
-    rec.pre_reboot.register(count_call, 0, b"client_led").unwrap();
+    rec.pre_reboot
+        .register(count_call, 0, b"client_led")
+        .unwrap();
     assert_eq!(oops(rec, &host, 1), 0);
     assert_eq!(oops(rec, &host, 2), 1);
     // A hook before any panic does nothing.
     assert_eq!(rec.resume_after(&host, KmsgDump), Claim::NotPanicking);
-    assert_eq!(rec.panic(&host, false, b"sysrq triggered crash"), Claim::Ran);
+    assert_eq!(
+        rec.panic(&host, false, b"sysrq triggered crash"),
+        Claim::Ran
+    );
     // Returned to the kernel, which now walks its own notifiers.
     let j = journal::read(&mem[MEM..]).unwrap();
-    assert_eq!(j.progress().open_step.map(|e| e.arg & 0xff), Some(NotifierChain as u64));
+    assert_eq!(
+        j.progress().open_step.map(|e| e.arg & 0xff),
+        Some(NotifierChain as u64)
+    );
     assert_eq!(rec.resume_after(&host, NotifierChain), Claim::Ran);
     // pstore's dump through our backend, then our second dumper.
     rec.write_dmesg(
@@ -674,7 +682,10 @@ fn the_stock_path_is_journaled_from_its_hooks() {
     .unwrap();
     rec.resume_after(&host, KmsgDump);
     let j = journal::read(&mem[MEM..]).unwrap();
-    assert_eq!(j.progress().open_step.map(|e| e.arg & 0xff), Some(ConsoleFlush as u64));
+    assert_eq!(
+        j.progress().open_step.map(|e| e.arg & 0xff),
+        Some(ConsoleFlush as u64)
+    );
     // A hook of a step already past changes nothing.
     rec.resume_after(&host, NotifierChain);
     rec.resume_after(&host, ConsoleFlush);
@@ -710,7 +721,14 @@ fn the_stock_path_is_journaled_from_its_hooks() {
     );
     // The oopses come before the panic, the panic's dump inside its step.
     let kinds: Vec<EntryKind> = j.entries().map(|e| e.kind).collect();
-    assert_eq!(&kinds[..3], [EntryKind::DumpWritten, EntryKind::DumpWritten, EntryKind::PanicStart]);
+    assert_eq!(
+        &kinds[..3],
+        [
+            EntryKind::DumpWritten,
+            EntryKind::DumpWritten,
+            EntryKind::PanicStart
+        ]
+    );
     assert!(j.progress().finished);
     assert_eq!(j.entries().last().unwrap().kind, EntryKind::PanicEnd);
 }
@@ -733,14 +751,26 @@ fn with_post_notifiers_the_journal_ends_in_the_kernels_crash_dump() {
     let before: Vec<StepKind> = stock_steps(&j).iter().map(|s| s.0).collect();
     assert_eq!(
         before,
-        [StopCpus, PreCrashDump, Hypervisor, Info, NotifierChain, KmsgDump, CrashDump]
+        [
+            StopCpus,
+            PreCrashDump,
+            Hypervisor,
+            Info,
+            NotifierChain,
+            KmsgDump,
+            CrashDump
+        ]
     );
     // panic_blink: the kexec failed, the path went on.
     rec.resume_after(&host, ConsoleFlush);
     let j = journal::read(&mem[MEM..]).unwrap();
     let s = stock_steps(&j);
     assert_eq!(s[6], (CrashDump, true, Some(Outcome::Returned)));
-    assert_eq!(s.last().unwrap().0, PostReboot, "panic_timeout=0: halted after the lists");
+    assert_eq!(
+        s.last().unwrap().0,
+        PostReboot,
+        "panic_timeout=0: halted after the lists"
+    );
     assert!(j.progress().finished);
 }
 
@@ -758,7 +788,10 @@ fn a_crash_dump_before_the_chain_that_returned_is_journaled_so() {
     let mut text = String::new();
     plan.write_text(&mut text).unwrap();
     assert!(text.contains("crash_kexec_post_notifiers=0"), "{text}");
-    assert!(text.contains("the recorder sees nothing of such a panic"), "{text}");
+    assert!(
+        text.contains("the recorder sees nothing of such a panic"),
+        "{text}"
+    );
     // panic_timeout < 0: no panic_blink, so the reboot lists run after the
     // kmsg dump and the console flush is the kernel's, unobserved.
     rec.resume_after(&host, StepKind::NotifierChain);
@@ -767,7 +800,12 @@ fn a_crash_dump_before_the_chain_that_returned_is_journaled_so() {
     let kinds: Vec<StepKind> = stock_steps(&j).iter().map(|s| s.0).collect();
     assert_eq!(
         &kinds[kinds.len() - 4..],
-        [StepKind::PreReboot, StepKind::PostReboot, StepKind::ConsoleFlush, StepKind::Reboot]
+        [
+            StepKind::PreReboot,
+            StepKind::PostReboot,
+            StepKind::ConsoleFlush,
+            StepKind::Reboot
+        ]
     );
     assert!(j.progress().finished);
 }
@@ -785,7 +823,13 @@ fn oops_storms_leave_room_for_the_panic() {
     rec.panic(&host, false, b"after the storm");
     rec.resume_after(&host, StepKind::ConsoleFlush);
     let j = journal::read(&mem[MEM..]).unwrap();
-    let dumps = j.entries().filter(|e| e.kind == EntryKind::DumpWritten).count() as u32;
+    let dumps = j
+        .entries()
+        .filter(|e| e.kind == EntryKind::DumpWritten)
+        .count() as u32;
     assert_eq!(dumps, j.header.capacity / 4);
-    assert!(j.progress().finished, "the whole panic path fits after the storm");
+    assert!(
+        j.progress().finished,
+        "the whole panic path fits after the storm"
+    );
 }

@@ -94,7 +94,11 @@ fn stock_ramoops_reads_our_records_and_so_do_we() {
             .map(|r| (r.file_name(), r.file_contents()))
             .collect();
         let linux: BTreeMap<String, Vec<u8>> = files(&d.join("pstore")).into_values().collect();
-        assert!(!linux.is_empty(), "{}: the stock kernel showed no record", d.display());
+        assert!(
+            !linux.is_empty(),
+            "{}: the stock kernel showed no record",
+            d.display()
+        );
         assert_eq!(
             ours.keys().collect::<Vec<_>>(),
             linux.keys().collect::<Vec<_>>(),
@@ -164,8 +168,18 @@ fn the_stock_ramoops_keeps_the_same_records_of_the_same_scenario() {
         twins += 1;
         let ours = parts(&d.join("pstore"));
         let stock = parts(&d.join("stock/pstore"));
-        assert_eq!(ours, stock, "{}: records of our region vs ramoops' own", d.display());
-        let names = |dir: &str| files(&d.join(dir)).into_values().map(|f| f.0).collect::<Vec<_>>();
+        assert_eq!(
+            ours,
+            stock,
+            "{}: records of our region vs ramoops' own",
+            d.display()
+        );
+        let names = |dir: &str| {
+            files(&d.join(dir))
+                .into_values()
+                .map(|f| f.0)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names("pstore"), names("stock/pstore"), "{}", d.display());
     }
     assert!(twins >= 5, "twin scenarios missing ({twins})");
@@ -203,8 +217,16 @@ fn our_records_hold_what_the_kernel_printed() {
                 // x86's notifier runs before the kmsg dump: KASLR'd frames
                 // can be symbolized from the record alone.
                 assert!(body.contains("Kernel Offset: 0x"), "{}: {n}", d.display());
-                assert!(body.contains("Kernel panic - not syncing"), "{}: {n}", d.display());
-                assert!(body.contains("panic_recorder: panic: "), "{}: {n}", d.display());
+                assert!(
+                    body.contains("Kernel panic - not syncing"),
+                    "{}: {n}",
+                    d.display()
+                );
+                assert!(
+                    body.contains("panic_recorder: panic: "),
+                    "{}: {n}",
+                    d.display()
+                );
                 assert!(
                     body.contains("panic_recorder:  5. panic notifier chain [kernel, observed]"),
                     "{}: {n}: the plan, from the info list",
@@ -219,8 +241,8 @@ fn our_records_hold_what_the_kernel_printed() {
 fn the_journal_tells_the_steps_in_order_and_where_it_stopped() {
     for d in dirs().into_iter().filter(|d| !crafted(d)) {
         let img = std::fs::read(d.join("region.bin")).unwrap();
-        let j = journal::read(&img[mem_size(&d)..])
-            .unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        let j =
+            journal::read(&img[mem_size(&d)..]).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
         let name = name(&d);
         assert_eq!(j.tail, Tail::Clean, "{name}");
         // Every record of this boot has its dump entry, with its reason.
@@ -239,7 +261,10 @@ fn the_journal_tells_the_steps_in_order_and_where_it_stopped() {
         }
         if name == "shutdown" {
             assert!(j.progress().start.is_none(), "no panic");
-            assert!(dumps.iter().any(|d| d.1.starts_with("Shutdown#1")), "{dumps:?}");
+            assert!(
+                dumps.iter().any(|d| d.1.starts_with("Shutdown#1")),
+                "{dumps:?}"
+            );
             continue;
         }
         let plan: Vec<StepKind> = j
@@ -272,9 +297,21 @@ fn the_journal_tells_the_steps_in_order_and_where_it_stopped() {
             j.entries()
                 .any(|e| e.kind == EntryKind::CallEnd && e.name_bytes() == n)
         };
-        assert_eq!(ended(StepKind::StopCpus), Some(Outcome::Delegated), "{name}");
-        assert_eq!(ended(StepKind::NotifierChain), Some(Outcome::Delegated), "{name}");
-        assert_eq!(ended(StepKind::KmsgDump), Some(Outcome::Delegated), "{name}");
+        assert_eq!(
+            ended(StepKind::StopCpus),
+            Some(Outcome::Delegated),
+            "{name}"
+        );
+        assert_eq!(
+            ended(StepKind::NotifierChain),
+            Some(Outcome::Delegated),
+            "{name}"
+        );
+        assert_eq!(
+            ended(StepKind::KmsgDump),
+            Some(Outcome::Delegated),
+            "{name}"
+        );
         match name.as_str() {
             "hang" => {
                 assert!(!p.finished);
@@ -299,11 +336,18 @@ fn the_journal_tells_the_steps_in_order_and_where_it_stopped() {
             }
             _ => {
                 assert!(p.finished, "{name}");
-                assert_eq!(ended(StepKind::ConsoleFlush), Some(Outcome::Delegated), "{name}");
+                assert_eq!(
+                    ended(StepKind::ConsoleFlush),
+                    Some(Outcome::Delegated),
+                    "{name}"
+                );
                 assert_eq!(ended(StepKind::Reboot), Some(Outcome::Delegated), "{name}");
                 if name == "sysrq" {
                     assert!(called(b"cvpr_client_info"), "the client's info entry ran");
-                    assert!(called(b"cvpr_client_led"), "the client's pre-reboot entry ran");
+                    assert!(
+                        called(b"cvpr_client_led"),
+                        "the client's pre-reboot entry ran"
+                    );
                     assert_eq!(ended(StepKind::PreReboot), Some(Outcome::Done));
                 }
             }
@@ -322,7 +366,9 @@ fn a_damaged_region_loads_with_warnings_and_keeps_the_rest() {
         seen += 1;
         let log = std::fs::read_to_string(d.join("ours/readback.log")).unwrap();
         assert!(
-            log.contains("panic_recorder: dmesg zone 1 (offset 0x40c6): uncorrectable error in header"),
+            log.contains(
+                "panic_recorder: dmesg zone 1 (offset 0x40c6): uncorrectable error in header"
+            ),
             "{}",
             d.display()
         );
@@ -335,7 +381,11 @@ fn a_damaged_region_loads_with_warnings_and_keeps_the_rest() {
             assert!(!log.contains(bad), "{}: {bad} in the readback", d.display());
         }
         let ours = files(&d.join("ours/pstore"));
-        assert_eq!(ours.keys().copied().collect::<Vec<_>>(), [0, 2], "zone 1 is gone");
+        assert_eq!(
+            ours.keys().copied().collect::<Vec<_>>(),
+            [0, 2],
+            "zone 1 is gone"
+        );
         assert!(String::from_utf8_lossy(&ours[&2].1)
             .ends_with("\nECC: 0 Corrected bytes, 1 unrecoverable blocks\n"));
     }
@@ -350,7 +400,10 @@ fn a_damaged_region_loads_with_warnings_and_keeps_the_rest() {
 #[test]
 fn systemd_pstore_archives_our_records() {
     let tool = Path::new("/lib/systemd/systemd-pstore");
-    assert!(tool.exists(), "systemd-pstore missing (apt-get install systemd)");
+    assert!(
+        tool.exists(),
+        "systemd-pstore missing (apt-get install systemd)"
+    );
     let archive = |src: &Path| -> BTreeMap<String, Vec<u8>> {
         let t = std::env::temp_dir().join(format!(
             "cv-systemd-pstore-{}-{}",
@@ -395,7 +448,8 @@ fn systemd_pstore_archives_our_records() {
         assert!(stock.contains_key(&format!("dmesg-ramoops-{id}")));
     }
     // dmesg.txt names each record's file; otherwise it is the same log.
-    let ours_txt = String::from_utf8_lossy(&ours["dmesg.txt"]).replace("-panic_recorder-", "-ramoops-");
+    let ours_txt =
+        String::from_utf8_lossy(&ours["dmesg.txt"]).replace("-panic_recorder-", "-ramoops-");
     assert!(ours_txt.len() > 1000);
     assert!(
         ours_txt.as_bytes() == &stock["dmesg.txt"][..],
