@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$here/../../target/kmod}
-KREL=${KREL:-6.1.0-56-amd64} OUT=$OUT "$here/build.sh" >/dev/null
+KREL=${KREL:-$(ls -d /usr/src/linux-headers-*-amd64 | sed "s|.*headers-||" | sort -V | tail -1)} OUT=$OUT "$here/build.sh" >/dev/null
 echo "== section sizes (bytes)"
 size -A "$OUT/mod/panic_recorder_rust.o_shipped" | awk '{split($1, p, "."); k = "." p[2]} k ~ /^\.(text|rodata|data|bss)$/ {s[k]+=$2} END {for (k in s) printf "rust object %-8s %d\n", k, s[k]}' | sort
 size "$OUT/mod/panic_recorder.ko" | tail -1 | awk '{printf "whole module text %d data %d bss %d\n", $1, $2, $3}'

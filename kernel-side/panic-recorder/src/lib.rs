@@ -12,8 +12,8 @@
 //! - [`platform`]: the one door to the kernel.
 //!
 //! Formats come from `crashview-ramoops` and `crashview-journal`, the same
-//! crates the host reader uses. The book's "Integrating the panic recorder
-//! in a kernel" explains how a kernel wires it in.
+//! crates the host reader uses. The book's "The panic recorder module"
+//! explains how a kernel wires it in.
 //!
 //! ```no_run
 //! use panic_recorder::recorder::{Recorder, Setup};

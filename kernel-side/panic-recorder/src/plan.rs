@@ -2,7 +2,7 @@
 //! choice — prefer the crash dump or not — and from the legacy settings it
 //! replaces, then validated and printed for an administrator to review.
 //!
-//! Mapping (the book's "Integrating the panic recorder" has the table):
+//! Mapping (the book's "The panic recorder module" has the table):
 //! - `panic_notifiers_level` (0–4, as proposed in the 2022 thread) when set;
 //! - else `crash_kexec_post_notifiers = true` acts as level 4;
 //! - else `prefer_crash_dump` (default true) acts as level 0, and `false`
