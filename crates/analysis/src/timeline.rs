@@ -292,9 +292,11 @@ fn text(e: &journal::Entry) -> String {
 
 /// The journaled plan, by step index: a `PlanStep` entry lost to a corrupt
 /// slot leaves a hole instead of renumbering the steps after it.
-type Plan = Vec<Option<(StepKind, Performer)>>;
+pub type Plan = Vec<Option<(StepKind, Performer)>>;
 
-fn plan_of(j: &journal::Journal<'_>) -> Plan {
+/// The plan a journal's `PlanStep` entries give (one reading for the
+/// timeline and `crashview journal`).
+pub fn plan_of(j: &journal::Journal<'_>) -> Plan {
     let mut plan: Plan = Vec::new();
     for e in j.entries().filter(|e| e.kind == EntryKind::PlanStep) {
         let i = usize::from(e.step);
@@ -308,11 +310,13 @@ fn plan_of(j: &journal::Journal<'_>) -> Plan {
     plan
 }
 
-fn plan_kind(plan: &Plan, i: u8) -> Option<StepKind> {
+/// The kind of planned step `i`, when its plan entry was read.
+pub fn plan_kind(plan: &Plan, i: u8) -> Option<StepKind> {
     plan.get(usize::from(i)).copied().flatten().map(|p| p.0)
 }
 
-fn step_name(plan: &Plan, i: u8) -> String {
+/// The name of planned step `i` (`step N` when its plan entry was lost).
+pub fn step_name(plan: &Plan, i: u8) -> String {
     plan_kind(plan, i).map_or_else(|| format!("step {i}"), |s| s.name().to_string())
 }
 

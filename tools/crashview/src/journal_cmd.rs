@@ -6,9 +6,8 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use crashview_journal::{
-    self as journal, Entry, EntryKind, Journal, Outcome, Performer, StepKind, Tail,
-};
+use crashview_analysis::timeline::{plan_kind, plan_of, step_name, Plan};
+use crashview_journal::{self as journal, Entry, EntryKind, Outcome, Performer, StepKind, Tail};
 use serde::Serialize;
 
 /// The journal zone of a region image: at `at` when given, else found by its
@@ -67,32 +66,6 @@ struct JsonEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     performer: Option<&'static str>,
     name: String,
-}
-
-/// The plan by step index (a lost plan entry leaves a hole, it does not
-/// renumber the steps after it).
-type Plan = Vec<Option<(StepKind, Performer)>>;
-
-fn plan_of(j: &Journal<'_>) -> Plan {
-    let mut plan: Plan = Vec::new();
-    for e in j.entries().filter(|e| e.kind == EntryKind::PlanStep) {
-        let i = usize::from(e.step);
-        if plan.len() <= i {
-            plan.resize(i + 1, None);
-        }
-        if let (Some(slot), Some(k)) = (plan.get_mut(i), e.step_kind()) {
-            *slot = Some((k, e.performer()));
-        }
-    }
-    plan
-}
-
-fn plan_kind(plan: &Plan, i: u8) -> Option<StepKind> {
-    plan.get(usize::from(i)).copied().flatten().map(|p| p.0)
-}
-
-fn step_name(plan: &Plan, i: u8) -> String {
-    plan_kind(plan, i).map_or_else(|| format!("step {i}"), |s| s.name().to_string())
 }
 
 /// ` (the kernel's)` after a step the kernel's own panic() performs.
