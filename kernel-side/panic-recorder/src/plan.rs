@@ -288,15 +288,20 @@ impl Plan {
             .unwrap_or(Who::Recorder)
     }
 
-    /// The rules a stock plan keeps: each step at most once, the crash dump
-    /// only with a crash kernel, other CPUs stopped before any list.
-    pub fn validate_stock(&self) -> Result<(), PlanError> {
+    fn each_step_once(&self) -> Result<(), PlanError> {
         let s = self.steps();
         for (i, a) in s.iter().enumerate() {
             if s.get(i + 1..).unwrap_or(&[]).contains(a) {
                 return Err(PlanError::Duplicate(*a));
             }
         }
+        Ok(())
+    }
+
+    /// The rules a stock plan keeps: each step at most once, the crash dump
+    /// only with a crash kernel, other CPUs stopped before any list.
+    pub fn validate_stock(&self) -> Result<(), PlanError> {
+        self.each_step_once()?;
         if self.position(StepKind::CrashDump).is_some() && !self.facts.crash_kernel_loaded {
             return Err(PlanError::Order(
                 "crash dump planned without a crash kernel",
@@ -330,12 +335,8 @@ impl Plan {
     /// info list's output); console flush before the pre-reboot list; delay,
     /// post-reboot list and reboot last, in that order.
     pub fn validate(&self) -> Result<(), PlanError> {
+        self.each_step_once()?;
         let s = self.steps();
-        for (i, a) in s.iter().enumerate() {
-            if s.get(i + 1..).unwrap_or(&[]).contains(a) {
-                return Err(PlanError::Duplicate(*a));
-            }
-        }
         let pos = |k| self.position(k);
         let before = |a, b| match (pos(a), pos(b)) {
             (Some(x), Some(y)) => x < y,
@@ -416,19 +417,10 @@ impl Plan {
         };
         writeln!(
             w,
-            "panic plan (level {} from {}; crash kernel {}, kmsg dumper {}):",
+            "panic plan (level {} from {}; {}):",
             self.level,
             origin,
-            if self.facts.crash_kernel_loaded {
-                "loaded"
-            } else {
-                "not loaded"
-            },
-            if self.facts.kmsg_dumper_registered {
-                "registered"
-            } else {
-                "none"
-            }
+            FactsText(&self.facts)
         )?;
         for (i, s) in self.steps().iter().enumerate() {
             writeln!(w, "{:2}. {}{}", i + 1, s.name(), note(*s, self))?;
@@ -441,19 +433,10 @@ impl Plan {
     fn write_stock_text<W: core::fmt::Write>(&self, w: &mut W) -> core::fmt::Result {
         writeln!(
             w,
-            "panic path of the stock panic() (crash_kexec_post_notifiers={}, panic_timeout={}; crash kernel {}, kmsg dumper {}):",
+            "panic path of the stock panic() (crash_kexec_post_notifiers={}, panic_timeout={}; {}):",
             u8::from(self.config.crash_kexec_post_notifiers),
             self.config.panic_timeout,
-            if self.facts.crash_kernel_loaded {
-                "loaded"
-            } else {
-                "not loaded"
-            },
-            if self.facts.kmsg_dumper_registered {
-                "registered"
-            } else {
-                "none"
-            }
+            FactsText(&self.facts)
         )?;
         for (i, s) in self.steps().iter().enumerate() {
             let who = match self.who(i) {
@@ -471,6 +454,29 @@ impl Plan {
             )?;
         }
         Ok(())
+    }
+}
+
+/// `crash kernel loaded, kmsg dumper registered`: the facts a plan was
+/// built with, as both plan texts print them.
+struct FactsText<'a>(&'a Facts);
+
+impl core::fmt::Display for FactsText<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "crash kernel {}, kmsg dumper {}",
+            if self.0.crash_kernel_loaded {
+                "loaded"
+            } else {
+                "not loaded"
+            },
+            if self.0.kmsg_dumper_registered {
+                "registered"
+            } else {
+                "none"
+            }
+        )
     }
 }
 
