@@ -239,7 +239,7 @@ impl Recorder {
         if r.part != 1 {
             return Err(WriteError::NoSpace);
         }
-        let st = self.st();
+        let st = self.st_ref();
         let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
             return Err(WriteError::NoSpace);
         };
@@ -299,7 +299,7 @@ impl Recorder {
         if !self.attached() {
             return None;
         }
-        let st = self.st();
+        let st = self.st_ref();
         let region = st.region?;
         let geom = st.dmesg_geom?;
         for _ in 0..st.layout.dmesg.count {
@@ -349,7 +349,7 @@ impl Recorder {
         if !self.attached() {
             return 0;
         }
-        let st = self.st();
+        let st = self.st_ref();
         let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
             return 0;
         };
@@ -383,7 +383,7 @@ impl Recorder {
         if !self.attached() {
             return false;
         }
-        let st = self.st();
+        let st = self.st_ref();
         let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
             return false;
         };

@@ -385,7 +385,7 @@ impl Recorder {
         if owner != u32::from(p.cpu_id()) {
             return Claim::OtherCpu;
         }
-        let Some(plan) = self.st().plan else {
+        let Some(plan) = self.st_ref().plan else {
             return Claim::Ran;
         };
         let Some(upto) = plan.position(step) else {
@@ -507,8 +507,8 @@ impl Recorder {
             }
             self.journal_state.store(J_ARMED, Ordering::Release);
         }
-        let st = self.st();
-        let (Some(header), Some(zone)) = (st.journal, self.journal_zone(&st)) else {
+        let st = self.st_ref();
+        let (Some(header), Some(zone)) = (st.journal, self.journal_zone(st)) else {
             return;
         };
         let next = self.journal_next.load(Ordering::Acquire);
@@ -529,7 +529,9 @@ impl Recorder {
     }
 
     fn run_steps<P: Platform + ?Sized>(&self, p: &P, upto: Option<usize>) {
-        let Some(plan) = self.st().plan else { return };
+        let Some(plan) = self.st_ref().plan else {
+            return;
+        };
         let steps = plan.steps();
         // Each pass consumes one step, so this runs at most `steps.len()`
         // times across all nested entries and hooks together.

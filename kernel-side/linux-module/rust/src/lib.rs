@@ -27,7 +27,9 @@ extern "C" {
     fn cvpr_shim_print(s: *const u8, len: usize);
     fn cvpr_shim_taint() -> u64;
     fn cvpr_shim_wmb();
-    fn cvpr_shim_bug() -> !;
+    /// BUG(): never returns. Declared returning so that code follows the
+    /// call, which objtool (that cannot know it is noreturn) requires.
+    fn cvpr_shim_bug();
 }
 
 /// The stock kernel around us: its `panic()` stops the other CPUs, walks
@@ -464,5 +466,9 @@ pub extern "C" fn cvpr_selftest_corrupt(list: u32, slot: u32) -> i32 {
 #[panic_handler]
 fn on_panic(_: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: BUG() never returns.
-    unsafe { cvpr_shim_bug() }
+    unsafe { cvpr_shim_bug() };
+    // Not reached: BUG() traps.
+    loop {
+        core::hint::spin_loop();
+    }
 }
