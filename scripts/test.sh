@@ -53,6 +53,11 @@ if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
 	fixtures/generate.sh --out "$fresh" sysrq-ecc wrap
 	log "building panic_recorder.ko and running it in the real kernel"
 	fixtures/recorder/generate.sh --out "$fresh_rec" sysrq nested hang oops2-sysrq shutdown corrupt
+	# The module builds for every Debian 6.1 ABI: checked on the oldest one
+	# apt serves (the fixtures' build above is the newest).
+	oldest=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | head -1)
+	log "building panic_recorder.ko for the oldest served ABI, $oldest"
+	kernel-side/linux-module/build-abis.sh "$oldest"
 	# Debian's -dbg vmlinux of the same kernel: a fresh recorder record's
 	# trace symbolized with it must equal binutils addr2line.
 	log "fetching the -dbg vmlinux of the fixtures' kernel"
