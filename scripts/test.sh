@@ -74,5 +74,5 @@ log "cargo install --path tools/crashview"
 inst=$(mktemp -d)
 cargo install -q -j2 --path tools/crashview --debug --target-dir target --root "$inst" --locked
 out=$("$inst/bin/crashview" report --plain fixtures/recorder/hang/region.bin)
-grep -q 'STOPPED in step 7' <<<"$out" || { echo "installed crashview: unexpected report" >&2; exit 1; }
+grep -q 'STOPPED in step 8 pre-reboot list, inside "hung_notifier"' <<<"$out" || { echo "installed crashview: unexpected report" >&2; exit 1; }
 rm -rf "$inst"

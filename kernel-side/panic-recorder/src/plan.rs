@@ -164,6 +164,10 @@ impl Plan {
             p.push(StepKind::CrashDump);
         }
         p.push(StepKind::Info);
+        // The legacy panic_notifier_list, walked entry by entry, where the
+        // stock panic() runs it: with the informational group, before the
+        // kmsg dump whose record holds what its notifiers print.
+        p.push(StepKind::NotifierChain);
         if kmsg {
             p.push(StepKind::KmsgDump);
         }
@@ -353,6 +357,7 @@ impl Plan {
         for list in [
             StepKind::Hypervisor,
             StepKind::Info,
+            StepKind::NotifierChain,
             StepKind::KmsgDump,
             StepKind::PreReboot,
             StepKind::PostReboot,
@@ -539,7 +544,14 @@ mod tests {
         );
         assert_eq!(
             before(&plan(Some(2), false, true, true, true, 10)),
-            [PreCrashDump, StopCpus, Hypervisor, Info, KmsgDump]
+            [
+                PreCrashDump,
+                StopCpus,
+                Hypervisor,
+                Info,
+                NotifierChain,
+                KmsgDump
+            ]
         );
         assert_eq!(
             before(&plan(Some(2), false, true, true, false, 10)),
@@ -547,7 +559,7 @@ mod tests {
         );
         assert_eq!(
             before(&plan(Some(3), false, true, true, false, 10)),
-            [PreCrashDump, StopCpus, Hypervisor, Info]
+            [PreCrashDump, StopCpus, Hypervisor, Info, NotifierChain]
         );
         assert_eq!(
             before(&plan(Some(4), false, true, true, true, 10)),
@@ -556,6 +568,7 @@ mod tests {
                 StopCpus,
                 Hypervisor,
                 Info,
+                NotifierChain,
                 KmsgDump,
                 ConsoleFlush,
                 PreReboot
@@ -607,6 +620,7 @@ mod tests {
                     PreCrashDump,
                     Hypervisor,
                     Info,
+                    NotifierChain,
                     KmsgDump,
                     ConsoleFlush,
                     PreReboot,
@@ -646,6 +660,7 @@ mod tests {
                                 for list in [
                                     Hypervisor,
                                     Info,
+                                    NotifierChain,
                                     PreReboot,
                                     PostReboot,
                                     ConsoleFlush,
@@ -685,12 +700,13 @@ mod tests {
              3. stop other CPUs\n \
              4. hypervisor list\n \
              5. info list\n \
-             6. kmsg dump\n \
-             7. console flush\n \
-             8. pre-reboot list\n \
-             9. delay: panic_timeout seconds\n\
-             10. post-reboot list\n\
-             11. reboot\n"
+             6. panic notifier chain\n \
+             7. kmsg dump\n \
+             8. console flush\n \
+             9. pre-reboot list\n\
+             10. delay: panic_timeout seconds\n\
+             11. post-reboot list\n\
+             12. reboot\n"
         );
     }
 

@@ -2,6 +2,30 @@
 //! kernel calls (kernel-side/linux-module); host tests implement it with
 //! threads and a byte buffer.
 
+/// Bytes of a chain entry's name (the callback's symbol).
+pub const CHAIN_NAME_LEN: usize = 32;
+
+/// One entry of the kernel's legacy `panic_notifier_list`, as the platform
+/// found it: the recorder calls it, or journals it as corrupt and skips it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainEntry {
+    /// A `notifier_block` that passed the platform's checks (its address
+    /// sane, its callback in kernel or module text).
+    Call {
+        /// Address of the `notifier_block`, for [`Platform::notifier_call`].
+        block: usize,
+        /// The callback's symbol name, NUL padded.
+        name: [u8; CHAIN_NAME_LEN],
+    },
+    /// A block that failed them: never called.
+    Corrupt {
+        /// What failed, NUL padded (`callback outside text`, `bad next`…).
+        why: [u8; CHAIN_NAME_LEN],
+        /// The chain can be followed past it (its `next` is sane).
+        resumable: bool,
+    },
+}
+
 /// What the panic path needs from the kernel. Every method must be callable
 /// from the panicking CPU with interrupts off: no sleeping, no locks that a
 /// stopped CPU could hold.
@@ -34,6 +58,15 @@ pub trait Platform: Sync {
     /// [`write_dmesg`](crate::recorder::Recorder::write_dmesg)); returns
     /// whether it was done here.
     fn kmsg_dump(&self) -> bool;
+    /// Entry `cursor` of the legacy `panic_notifier_list` (cursor 0: its
+    /// head) and the cursor of the next one, or `None` at its end. The
+    /// chain is not locked: at panic time the other CPUs are stopped.
+    fn notifier_next(&self, _cursor: usize) -> Option<(ChainEntry, usize)> {
+        None
+    }
+    /// Calls a block [`notifier_next`](Self::notifier_next) returned as
+    /// callable (`nb->notifier_call(nb, 0, msg)`).
+    fn notifier_call(&self, _block: usize) {}
     /// Orders the stores before it ahead of those after it, as seen by the
     /// memory (`wmb()`): the region may be mapped write-combined, where the
     /// journal's write order would otherwise not survive.

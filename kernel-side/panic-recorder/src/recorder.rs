@@ -12,7 +12,9 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 
-use crashview_journal::{Entry, EntryKind, Header, JournalWriter, Outcome, StepKind};
+use crashview_journal::{
+    step_arg, Entry, EntryKind, Header, JournalWriter, Outcome, Performer, StepKind,
+};
 use crashview_ramoops::layout::{Layout, Params, ZoneRun};
 use crashview_ramoops::rs::Codec;
 use crashview_ramoops::zone::ZoneGeometry;
@@ -20,7 +22,7 @@ use crashview_ramoops::zone::ZoneGeometry;
 use crate::backend::{ZoneStatus, MAX_ZONES};
 use crate::list::{ListId, PhaseList, Visit};
 use crate::plan::{self, Facts, Plan, Who};
-use crate::platform::Platform;
+use crate::platform::{ChainEntry, Platform};
 use crate::raw::{self, ClaimCell, RawRegion};
 use crate::text::{Lines, LINE_LEN};
 use crashview_ramoops::fmt::ByteWriter;
@@ -30,6 +32,8 @@ const NONE: u32 = u32::MAX;
 const DETACHED: u8 = 0;
 const ATTACHING: u8 = 1;
 const READY: u8 = 2;
+/// Most entries of the legacy notifier chain walked.
+pub const MAX_CHAIN: usize = 64;
 /// Longest `panic_timeout` delay honoured (one hour).
 const MAX_DELAY_S: u64 = 3600;
 /// Journal states: not armed this boot, being armed, armed.
@@ -49,7 +53,9 @@ pub struct Setup {
     /// [`Plan::stock_6_1`] (the kernel's order, observed), not
     /// [`Plan::build`] (an order the recorder runs).
     pub stock_panic: bool,
-    /// ramoops parameters for the region's first `ramoops.mem_size` bytes.
+    /// ramoops parameters for the region's first `ramoops.mem_size` bytes;
+    /// `mem_size` 0: no ramoops zones, the region is the journal alone (a
+    /// kernel whose pstore backend is the stock ramoops).
     pub ramoops: Params,
     /// Bytes of the journal zone, placed right after the ramoops zones.
     pub journal_len: usize,
@@ -90,6 +96,10 @@ pub enum Claim {
 #[derive(Clone, Copy)]
 pub(crate) struct State {
     pub(crate) region: Option<RawRegion>,
+    /// A second copy of the journal, written entry by entry after the first
+    /// (ordinary memory, which a kdump vmcore holds, mirrored into reserved
+    /// memory, which survives a reboot).
+    mirror: Option<RawRegion>,
     pub(crate) setup: Option<Setup>,
     pub(crate) layout: Layout,
     pub(crate) dmesg_geom: Option<ZoneGeometry>,
@@ -177,6 +187,7 @@ impl Recorder {
             ended: AtomicBool::new(false),
             state: ClaimCell::new(State {
                 region: None,
+                mirror: None,
                 setup: None,
                 layout: Layout {
                     dmesg: EMPTY_RUN,
@@ -236,6 +247,20 @@ impl Recorder {
     /// journal, armed at the first event of this boot. Call once, before
     /// any panic.
     pub fn attach(&self, region: RawRegion, setup: Setup) -> Result<Layout, AttachError> {
+        self.attach_mirrored(region, setup, None)
+    }
+
+    /// [`attach`](Self::attach), the journal also copied, entry by entry,
+    /// into `mirror` (at least `journal_len` bytes).
+    pub fn attach_mirrored(
+        &self,
+        region: RawRegion,
+        setup: Setup,
+        mirror: Option<RawRegion>,
+    ) -> Result<Layout, AttachError> {
+        if mirror.is_some_and(|m| m.len() < setup.journal_len) {
+            return Err(AttachError::JournalTooSmall);
+        }
         if self
             .attach_state
             .compare_exchange(DETACHED, ATTACHING, Ordering::AcqRel, Ordering::Acquire)
@@ -243,14 +268,29 @@ impl Recorder {
         {
             return Err(AttachError::Busy);
         }
-        let r = self.attach_inner(region, setup);
+        let r = self.attach_inner(region, setup, mirror);
         self.attach_state
             .store(if r.is_ok() { READY } else { DETACHED }, Ordering::Release);
         r
     }
 
-    fn attach_inner(&self, region: RawRegion, setup: Setup) -> Result<Layout, AttachError> {
-        let layout = Layout::compute(&setup.ramoops).map_err(AttachError::Layout)?;
+    fn attach_inner(
+        &self,
+        region: RawRegion,
+        setup: Setup,
+        mirror: Option<RawRegion>,
+    ) -> Result<Layout, AttachError> {
+        let layout = if setup.ramoops.mem_size == 0 {
+            Layout {
+                dmesg: EMPTY_RUN,
+                console: EMPTY_RUN,
+                ftrace: EMPTY_RUN,
+                pmsg: EMPTY_RUN,
+                record_size: 0,
+            }
+        } else {
+            Layout::compute(&setup.ramoops).map_err(AttachError::Layout)?
+        };
         let mem =
             usize::try_from(setup.ramoops.mem_size).map_err(|_| AttachError::RegionTooSmall)?;
         if mem
@@ -282,6 +322,7 @@ impl Recorder {
         crate::backend::init_zones(self, &region, &layout, codec.as_ref(), setup.version_code)?;
         self.set_st(State {
             region: Some(region),
+            mirror,
             setup: Some(setup),
             layout,
             dmesg_geom,
@@ -429,7 +470,7 @@ impl Recorder {
                 self.log(
                     p,
                     Entry::new(EntryKind::PlanStep, i as u8, cpu, now)
-                        .with_arg(step_arg(*s, plan.who(i)))
+                        .with_arg(step_arg(*s, performer(plan.who(i))))
                         .with_name(s.name().as_bytes()),
                 );
             }
@@ -460,8 +501,12 @@ impl Recorder {
         let Ok(w) = JournalWriter::arm_at(zone, generation, p.now_ns()) else {
             return false;
         };
+        let header = w.header();
+        // The mirror starts as the armed zone: its header, and no entry of
+        // this generation.
+        mirror_copy(&st, 0, zone.len());
         p.write_barrier();
-        st.journal = Some(w.header());
+        st.journal = Some(header);
         self.set_st(st);
         self.journal_next.store(0, Ordering::Release);
         true
@@ -518,6 +563,13 @@ impl Recorder {
         }
         if let Ok(mut w) = JournalWriter::open_at(zone, header, next) {
             if w.append_with(&e, || p.write_barrier()).is_ok() {
+                mirror_copy(
+                    st,
+                    crashview_journal::HEADER_AREA_LEN
+                        + next as usize * crashview_journal::SLOT_LEN,
+                    crashview_journal::SLOT_LEN,
+                );
+                p.write_barrier();
                 self.journal_next.store(next + 1, Ordering::Release);
             }
         }
@@ -550,7 +602,7 @@ impl Recorder {
             self.log(
                 p,
                 Entry::new(EntryKind::StepBegin, i as u8, p.cpu_id(), p.now_ns())
-                    .with_arg(step_arg(kind, who))
+                    .with_arg(step_arg(kind, performer(who)))
                     .with_name(kind.name().as_bytes()),
             );
             match who {
@@ -632,9 +684,7 @@ impl Recorder {
                     o => o,
                 }
             }
-            // The legacy chain is the kernel's to walk; a recorder-run plan
-            // does not hold it yet.
-            StepKind::NotifierChain => Outcome::Delegated,
+            StepKind::NotifierChain => self.run_chain(p, step),
             StepKind::KmsgDump => done_if(p.kmsg_dump()),
             StepKind::CrashDump => {
                 p.crash_kexec();
@@ -718,6 +768,62 @@ impl Recorder {
         }
     }
 
+    /// Walks the legacy notifier chain entry by entry (at most
+    /// [`MAX_CHAIN`] entries): each callable entry journaled before and
+    /// after its call with its symbol, each corrupt one journaled and
+    /// skipped, never called.
+    fn run_chain<P: Platform + ?Sized>(&self, p: &P, step: u8) -> Outcome {
+        let cpu = p.cpu_id();
+        let (mut called, mut corrupt) = (0u32, 0u32);
+        let mut cursor = 0usize;
+        for i in 0..MAX_CHAIN {
+            let Some((entry, next)) = p.notifier_next(cursor) else {
+                break;
+            };
+            match entry {
+                ChainEntry::Call { block, name } => {
+                    called += 1;
+                    let e = Entry::new(EntryKind::CallBegin, step, cpu, p.now_ns())
+                        .with_arg(i as u64)
+                        .with_name(&name);
+                    self.log(p, e);
+                    p.notifier_call(block);
+                    self.log(
+                        p,
+                        Entry::new(EntryKind::CallEnd, step, cpu, p.now_ns())
+                            .with_arg(i as u64)
+                            .with_name(&name),
+                    );
+                }
+                ChainEntry::Corrupt { why, resumable } => {
+                    corrupt += 1;
+                    self.log(
+                        p,
+                        Entry::new(EntryKind::CorruptEntry, step, cpu, p.now_ns())
+                            .with_arg(i as u64)
+                            .with_name(&why),
+                    );
+                    if !resumable {
+                        break;
+                    }
+                }
+            }
+            if i + 1 == MAX_CHAIN {
+                self.log(
+                    p,
+                    Entry::new(EntryKind::Note, step, cpu, p.now_ns())
+                        .with_name(b"chain longer than 64: rest skipped"),
+                );
+            }
+            cursor = next;
+        }
+        match (called, corrupt) {
+            (_, c) if c > 0 => Outcome::CorruptedEntry,
+            (0, _) => Outcome::Skipped,
+            _ => Outcome::Done,
+        }
+    }
+
     /// The built-in info lines: what an engineer wants at the top of any
     /// dump. They go to the kernel log, so the kmsg dump that follows holds them.
     fn print_info<P: Platform + ?Sized>(&self, p: &P, plan: &Plan) {
@@ -778,10 +884,32 @@ fn facts(st: &State, crash_kernel_loaded: bool) -> Facts {
     }
 }
 
-/// A plan or step-begin entry's argument: the step code, and in bits 8..16
-/// who carries it out (0 the recorder, 1 the kernel).
-fn step_arg(kind: StepKind, who: Who) -> u64 {
-    kind as u64 | (u64::from(who.is_kernel()) << 8)
+fn performer(who: Who) -> Performer {
+    if who.is_kernel() {
+        Performer::Kernel
+    } else {
+        Performer::Recorder
+    }
+}
+
+/// Copies `len` journal bytes at `at` from the journal zone to the mirror.
+fn mirror_copy(st: &State, at: usize, len: usize) {
+    let (Some(region), Some(mirror), Some(setup)) =
+        (st.region.as_ref(), st.mirror.as_ref(), st.setup)
+    else {
+        return;
+    };
+    let base = setup.ramoops.mem_size as usize;
+    // SAFETY: called with the journal lock held: the only writer of both.
+    let (src, dst) = unsafe {
+        (
+            region.slice_mut(base.saturating_add(at), len),
+            mirror.slice_mut(at, len),
+        )
+    };
+    if let (Some(s), Some(d)) = (src, dst) {
+        d.copy_from_slice(s);
+    }
 }
 
 /// `true`: done here; `false`: the platform leaves it to the kernel's panic().

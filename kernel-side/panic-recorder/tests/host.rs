@@ -14,7 +14,7 @@ use crashview_ramoops::region::{Overrides, Region};
 use panic_recorder::backend::DmesgRecord;
 use panic_recorder::list::ListId;
 use panic_recorder::plan::Config;
-use panic_recorder::platform::Platform;
+use panic_recorder::platform::{ChainEntry, Platform};
 use panic_recorder::raw::RawRegion;
 use panic_recorder::recorder::{Claim, Recorder, Setup};
 
@@ -31,6 +31,16 @@ struct Host {
     backend: OnceLock<&'static Recorder>,
     compress: bool,
     dumps: AtomicU32,
+    /// The legacy notifier chain: `Ok(name)` a callable block, `Err((why,
+    /// resumable))` one that fails the platform's checks.
+    chain: Vec<Result<&'static str, (&'static str, bool)>>,
+    chain_calls: Mutex<Vec<&'static str>>,
+}
+
+fn name32(s: &str) -> [u8; 32] {
+    let mut n = [0u8; 32];
+    n[..s.len().min(32)].copy_from_slice(&s.as_bytes()[..s.len().min(32)]);
+    n
 }
 
 thread_local! {
@@ -49,6 +59,8 @@ impl Host {
             backend: OnceLock::new(),
             compress: false,
             dumps: AtomicU32::new(0),
+            chain: Vec::new(),
+            chain_calls: Mutex::new(Vec::new()),
         }
     }
 
@@ -101,6 +113,24 @@ impl Platform for Host {
             t % 1_000_000_000 / 1000,
             String::from_utf8_lossy(line)
         ));
+    }
+    fn notifier_next(&self, cursor: usize) -> Option<(ChainEntry, usize)> {
+        let e = match *self.chain.get(cursor)? {
+            Ok(name) => ChainEntry::Call {
+                block: cursor,
+                name: name32(name),
+            },
+            Err((why, resumable)) => ChainEntry::Corrupt {
+                why: name32(why),
+                resumable,
+            },
+        };
+        Some((e, cursor + 1))
+    }
+    fn notifier_call(&self, block: usize) {
+        if let Some(Ok(name)) = self.chain.get(block) {
+            self.chain_calls.lock().unwrap().push(name);
+        }
     }
     /// pstore's frontend: `<Reason>#<n> Part1` and the newest log that
     /// fits the backend's buffer, deflated when asked (as pstore's default),
@@ -245,6 +275,7 @@ fn default_plan_runs_every_step_once_and_journals_it() {
             PreCrashDump,
             Hypervisor,
             Info,
+            NotifierChain,
             KmsgDump,
             ConsoleFlush,
             PreReboot,
@@ -290,7 +321,7 @@ fn default_plan_runs_every_step_once_and_journals_it() {
         "panic message in the dump: {text}"
     );
     assert!(
-        text.contains(" 5. kmsg dump"),
+        text.contains(" 6. kmsg dump"),
         "plan text in the dump: {text}"
     );
     assert!(text.ends_with("\nECC: No errors detected\n"));
@@ -832,4 +863,94 @@ fn oops_storms_leave_room_for_the_panic() {
         j.progress().finished,
         "the whole panic path fits after the storm"
     );
+}
+
+/// The legacy panic_notifier_list, walked by the recorder entry by entry:
+/// each callable block journaled with its symbol before and after the call,
+/// a block that fails the platform's checks journaled and never called, a
+/// chain that cannot be followed further ended there.
+#[test]
+fn the_legacy_chain_is_walked_entry_by_entry() {
+    let (rec, mem) = rig(
+        Config {
+            panic_timeout: -1,
+            ..Config::default()
+        },
+        0,
+    );
+    let mut host = Host::new(false);
+    host.chain = vec![
+        Ok("dump_kernel_offset"),
+        Err(("callback outside text", true)),
+        Ok("hung_task_panic"),
+        Err(("bad next pointer", false)),
+        Ok("never_reached"),
+    ];
+    rec.panic(&host, false, b"Oops");
+    assert_eq!(
+        *host.chain_calls.lock().unwrap(),
+        ["dump_kernel_offset", "hung_task_panic"]
+    );
+    let j = journal::read(&mem[MEM..]).unwrap();
+    let chain = steps_ran(&j)
+        .into_iter()
+        .find(|s| s.0 == StepKind::NotifierChain)
+        .unwrap();
+    assert_eq!(chain.1, Some(Outcome::CorruptedEntry));
+    let seen: Vec<(EntryKind, Vec<u8>)> = j
+        .entries()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EntryKind::CallBegin | EntryKind::CallEnd | EntryKind::CorruptEntry
+            )
+        })
+        .map(|e| (e.kind, e.name_bytes().to_vec()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (EntryKind::CallBegin, b"dump_kernel_offset".to_vec()),
+            (EntryKind::CallEnd, b"dump_kernel_offset".to_vec()),
+            (EntryKind::CorruptEntry, b"callback outside text".to_vec()),
+            (EntryKind::CallBegin, b"hung_task_panic".to_vec()),
+            (EntryKind::CallEnd, b"hung_task_panic".to_vec()),
+            (EntryKind::CorruptEntry, b"bad next pointer".to_vec()),
+        ]
+    );
+    assert!(j.progress().finished, "the path goes on after the chain");
+}
+
+/// A journal mirrored entry by entry: the copy reads exactly as the first
+/// (ordinary memory for the vmcore, reserved memory for the next boot).
+#[test]
+fn the_mirror_holds_the_same_journal() {
+    let mem: &'static mut [u8] = Box::leak(vec![0u8; JOURNAL].into_boxed_slice());
+    let copy: &'static mut [u8] = Box::leak(vec![0xa5u8; JOURNAL].into_boxed_slice());
+    let rec: &'static Recorder = Box::leak(Box::new(Recorder::new()));
+    // SAFETY: leaked buffers, used only by this recorder.
+    let (region, mirror) = unsafe {
+        (
+            RawRegion::new(mem.as_mut_ptr(), mem.len()),
+            RawRegion::new(copy.as_mut_ptr(), copy.len()),
+        )
+    };
+    let mut s = setup(
+        Config {
+            panic_timeout: -1,
+            ..Config::default()
+        },
+        0,
+    );
+    s.ramoops.mem_size = 0;
+    rec.attach_mirrored(region, s, Some(mirror)).unwrap();
+    rec.panic(&Host::new(false), false, b"mirrored");
+    let a = journal::read(&mem[..]).unwrap();
+    let b = journal::read(&copy[..]).unwrap();
+    assert!(a.progress().finished);
+    assert_eq!(
+        a.entries().collect::<Vec<_>>(),
+        b.entries().collect::<Vec<_>>()
+    );
+    assert_eq!(b.tail, Tail::Clean);
 }
