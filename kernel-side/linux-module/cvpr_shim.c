@@ -59,6 +59,11 @@
  * @version_code: LINUX_VERSION_CODE, for ftrace zone signatures
  * @crash_kexec_post_notifiers: the kernel's setting
  * @panic_timeout: the kernel's panic_timeout
+ * @stock_panic: 1: the recorder observes the stock panic() (this module)
+ * @prefer_crash_dump: unused by the module (the stock order is the kernel's)
+ * @panic_notifiers_level: unused by the module, -1
+ * @mirror: a second copy of the journal, NULL here
+ * @mirror_size: its bytes
  */
 struct cvpr_params {
 	void *region;
@@ -73,6 +78,25 @@ struct cvpr_params {
 	u32 version_code;
 	s32 crash_kexec_post_notifiers;
 	s32 panic_timeout;
+	s32 stock_panic;
+	s32 prefer_crash_dump;
+	s32 panic_notifiers_level;
+	void *mirror;
+	size_t mirror_size;
+};
+
+/**
+ * struct cvpr_chain_entry - C layout of CvprChainEntry (unused by the module)
+ * @kind: 1 callable, 2 corrupt (chain goes on), 3 corrupt (chain ends)
+ * @next: cursor of the next entry
+ * @block: the notifier_block
+ * @name: the callback's symbol, or what failed
+ */
+struct cvpr_chain_entry {
+	u32 kind;
+	unsigned long next;
+	unsigned long block;
+	char name[32];
 };
 
 /**
@@ -116,7 +140,8 @@ struct cvpr_zone {
 };
 
 int cvpr_attach(const struct cvpr_params *p);
-void cvpr_set_settings(int crash_kexec_post_notifiers, int panic_timeout);
+void cvpr_set_settings(int prefer_crash_dump, int crash_kexec_post_notifiers,
+		       int panic_notifiers_level, int panic_timeout, int kmsg_dumper);
 size_t cvpr_dmesg_bufsize(void);
 int cvpr_register_slot(u32 list, cvpr_callback func, void *ctx, const char *name, size_t len);
 int cvpr_unregister_slot(u32 list, u32 slot);
@@ -252,6 +277,22 @@ void cvpr_shim_wall_time(s64 *sec, u64 *nsec)
 u32 cvpr_shim_cpu_id(void) { return raw_smp_processor_id(); }
 
 void cvpr_shim_wmb(void) { wmb(); }
+
+/*
+ * The steps the stock panic() performs itself: the module's plan marks
+ * them as the kernel's, so the recorder never asks; if it did, the answer
+ * is "not done here".
+ */
+int cvpr_shim_stop_cpus(void) { return 0; }
+void cvpr_shim_crash_kexec(void) { }
+int cvpr_shim_console_flush(void) { return 0; }
+int cvpr_shim_delay(u64 ms) { return 0; }
+int cvpr_shim_reboot(void) { return 0; }
+int cvpr_shim_kmsg_dump(void) { return 0; }
+int cvpr_shim_notifier_next(unsigned long cursor, struct cvpr_chain_entry *e) { return 0; }
+void cvpr_shim_notifier_call(unsigned long block) { }
+/* _text is not exported to modules: x86 prints "Kernel Offset:" itself. */
+u64 cvpr_shim_kaslr_offset(void) { return 0; }
 
 /*
  * Text ranges a list entry may point into: this module's and those of the
@@ -419,7 +460,7 @@ static int read_post_notifiers(void)
 
 static void refresh_settings(void)
 {
-	cvpr_set_settings(read_post_notifiers(), panic_timeout);
+	cvpr_set_settings(1, read_post_notifiers(), -1, panic_timeout, -1);
 }
 
 /* ---- hooks into the stock panic path ---- */
@@ -617,6 +658,9 @@ static int __init cvpr_init(void)
 		.version_code = LINUX_VERSION_CODE,
 		.crash_kexec_post_notifiers = read_post_notifiers(),
 		.panic_timeout = panic_timeout,
+		.stock_panic = 1,
+		.prefer_crash_dump = 1,
+		.panic_notifiers_level = -1,
 	};
 	r = cvpr_attach(&p);
 	if (r) {

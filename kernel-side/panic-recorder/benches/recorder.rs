@@ -85,6 +85,7 @@ fn rig(
         },
         journal_len: 0x2000,
         version_code: 0,
+        kmsg_dumper: None,
     };
     rec.attach(region, setup).unwrap();
     (rec, mem)

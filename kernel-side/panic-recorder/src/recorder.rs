@@ -61,6 +61,10 @@ pub struct Setup {
     pub journal_len: usize,
     /// `LINUX_VERSION_CODE`, for ftrace zone signatures.
     pub version_code: u32,
+    /// Whether the kernel has a kmsg dumper registered, when the caller
+    /// knows (a kernel whose dumper is the stock ramoops); `None`: the
+    /// recorder's own backend is the dumper when the region has dmesg zones.
+    pub kmsg_dumper: Option<bool>,
 }
 
 /// Why attaching failed.
@@ -338,7 +342,7 @@ impl Recorder {
     /// Updates the plan choices from the kernel's settings (the module reads
     /// `crash_kexec_post_notifiers` and `panic_timeout` again whenever the
     /// plan is shown). Ignored while a panic is in progress.
-    pub fn set_plan_config(&self, config: plan::Config) -> bool {
+    pub fn set_plan_config(&self, config: plan::Config, kmsg_dumper: Option<bool>) -> bool {
         if self
             .attach_state
             .compare_exchange(READY, ATTACHING, Ordering::AcqRel, Ordering::Acquire)
@@ -351,6 +355,9 @@ impl Recorder {
             let mut st = self.st();
             if let Some(s) = st.setup.as_mut() {
                 s.plan = config;
+                if kmsg_dumper.is_some() {
+                    s.kmsg_dumper = kmsg_dumper;
+                }
             }
             self.set_st(st);
         }
@@ -408,6 +415,13 @@ impl Recorder {
                 Claim::OtherCpu
             }
         }
+    }
+
+    /// Another CPU entered `panic()` while this one owns the panic path and
+    /// was stopped by the kernel's own claim (`panic_cpu`) before it could
+    /// reach the recorder: counted, journaled by the owner at its next step.
+    pub fn note_other_cpu(&self) {
+        self.turned_away.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A hook in the kernel's panic path: the kernel is done with `step` (and
@@ -875,12 +889,16 @@ fn build_plan(st: &State, crash_kernel_loaded: bool) -> Result<Plan, plan::PlanE
     }
 }
 
-/// What the plan is built from: the caller's crash-kernel fact, and our own
-/// kmsg dumper (present when the region has dmesg zones).
+/// What the plan is built from: the caller's crash-kernel fact, and the
+/// kernel's kmsg dumper as the caller said, else our own (present when the
+/// region has dmesg zones).
 fn facts(st: &State, crash_kernel_loaded: bool) -> Facts {
     Facts {
         crash_kernel_loaded,
-        kmsg_dumper_registered: st.layout.dmesg.count > 0,
+        kmsg_dumper_registered: st
+            .setup
+            .and_then(|s| s.kmsg_dumper)
+            .unwrap_or(st.layout.dmesg.count > 0),
     }
 }
 

@@ -106,6 +106,7 @@ fn attach(img: &[u8], p: Params) -> (&'static Recorder, &'static mut [u8]) {
             ramoops: p,
             journal_len: JOURNAL,
             version_code: 0x0601c0,
+            kmsg_dumper: None,
         },
     )
     .unwrap();

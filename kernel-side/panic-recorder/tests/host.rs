@@ -194,6 +194,7 @@ fn setup(plan: Config, ecc: u32) -> Setup {
         journal_len: JOURNAL,
         version_code: 0x0601c0,
         stock_panic: false,
+        kmsg_dumper: None,
     }
 }
 

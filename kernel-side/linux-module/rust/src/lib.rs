@@ -1,6 +1,10 @@
-//! The panic recorder inside a Linux module: the [`Platform`] backed by the
-//! C shim (`cvpr_shim.c`), and the C ABI the shim calls. The C shim is the
-//! only code touching kernel APIs; everything here goes through it.
+//! The panic recorder inside Linux: the [`Platform`] backed by a C shim,
+//! and the C ABI the shim calls. One object serves both ways in: the module
+//! (`cvpr_shim.c`: the recorder observes the stock `panic()`, and the shim's
+//! step functions are never asked to act) and the patched kernel
+//! (`kernel/panic_recorder.c`: `panic()` hands its path over and every step
+//! is run through the shim for real). The C shim is the only code touching
+//! kernel APIs; everything here goes through it.
 #![no_std]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
@@ -10,7 +14,7 @@ use panic_recorder::backend::{DmesgRecord, StoredRecord, WriteError, ZoneInit};
 use panic_recorder::journal::StepKind;
 use panic_recorder::list::ListId;
 use panic_recorder::plan::Config;
-use panic_recorder::platform::Platform;
+use panic_recorder::platform::{ChainEntry, Platform};
 use panic_recorder::ramoops::dmesg::Reason;
 use panic_recorder::ramoops::fmt::ByteWriter;
 use panic_recorder::ramoops::layout::{Params, ZoneKind};
@@ -27,16 +31,39 @@ extern "C" {
     fn cvpr_shim_print(s: *const u8, len: usize);
     fn cvpr_shim_taint() -> u64;
     fn cvpr_shim_wmb();
+    fn cvpr_shim_stop_cpus() -> i32;
+    fn cvpr_shim_crash_kexec();
+    fn cvpr_shim_console_flush() -> i32;
+    fn cvpr_shim_delay(ms: u64) -> i32;
+    fn cvpr_shim_reboot() -> i32;
+    fn cvpr_shim_kmsg_dump() -> i32;
+    fn cvpr_shim_kaslr_offset() -> u64;
+    fn cvpr_shim_notifier_next(cursor: usize, out: *mut CvprChainEntry) -> i32;
+    fn cvpr_shim_notifier_call(block: usize);
     /// BUG(): never returns. Declared returning so that code follows the
     /// call, which objtool (that cannot know it is noreturn) requires.
     fn cvpr_shim_bug();
 }
 
-/// The stock kernel around us: its `panic()` stops the other CPUs, walks
-/// its notifier chain, runs the kmsg dumpers, kexecs, flushes consoles,
-/// delays and reboots; the recorder's plan ([`Setup::stock_panic`]) marks
-/// those steps as the kernel's, so none of these methods is asked to do them.
+/// The kernel around us. In the module, the stock `panic()` stops the
+/// other CPUs, walks its notifier chain, runs the kmsg dumpers, kexecs,
+/// flushes consoles, delays and reboots; the plan ([`Setup::stock_panic`])
+/// marks those steps as the kernel's, so the step methods are never asked
+/// (the module's shim answers "not done here" all the same). In the patched
+/// kernel they do each step.
 struct Kernel;
+
+/// One `panic_notifier_list` entry as the shim found it, C layout of
+/// `struct cvpr_chain_entry`: `kind` 1 callable, 2 corrupt but the chain
+/// goes on, 3 corrupt and the chain ends; `name` the callback's symbol or
+/// what failed.
+#[repr(C)]
+pub struct CvprChainEntry {
+    kind: u32,
+    next: usize,
+    block: usize,
+    name: [u8; 32],
+}
 
 impl Platform for Kernel {
     fn now_ns(&self) -> u64 {
@@ -54,17 +81,51 @@ impl Platform for Kernel {
         (unsafe { cvpr_shim_cpu_id() }) as u16
     }
     fn stop_other_cpus(&self) -> bool {
-        false
+        // SAFETY: plain C call.
+        unsafe { cvpr_shim_stop_cpus() != 0 }
     }
-    fn crash_kexec(&self) {}
+    fn crash_kexec(&self) {
+        // SAFETY: plain C call; returns only when no capture kernel started.
+        unsafe { cvpr_shim_crash_kexec() }
+    }
     fn console_flush(&self) -> bool {
-        false
+        // SAFETY: plain C call.
+        unsafe { cvpr_shim_console_flush() != 0 }
     }
-    fn delay_ms(&self, _ms: u64) -> bool {
-        false
+    fn delay_ms(&self, ms: u64) -> bool {
+        // SAFETY: plain C call on an integer.
+        unsafe { cvpr_shim_delay(ms) != 0 }
     }
     fn reboot(&self) -> bool {
-        false
+        // SAFETY: plain C call.
+        unsafe { cvpr_shim_reboot() != 0 }
+    }
+    fn notifier_next(&self, cursor: usize) -> Option<(ChainEntry, usize)> {
+        let mut e = CvprChainEntry {
+            kind: 0,
+            next: 0,
+            block: 0,
+            name: [0; 32],
+        };
+        // SAFETY: a valid out-pointer to a local.
+        if unsafe { cvpr_shim_notifier_next(cursor, &mut e) } == 0 {
+            return None;
+        }
+        let entry = match e.kind {
+            1 => ChainEntry::Call {
+                block: e.block,
+                name: e.name,
+            },
+            k => ChainEntry::Corrupt {
+                why: e.name,
+                resumable: k == 2,
+            },
+        };
+        Some((entry, e.next))
+    }
+    fn notifier_call(&self, block: usize) {
+        // SAFETY: `block` is what cvpr_shim_notifier_next returned as callable.
+        unsafe { cvpr_shim_notifier_call(block) }
     }
     fn is_code(&self, addr: usize) -> bool {
         // SAFETY: plain C call on an integer.
@@ -75,15 +136,17 @@ impl Platform for Kernel {
         unsafe { cvpr_shim_print(line.as_ptr(), line.len()) }
     }
     fn kmsg_dump(&self) -> bool {
-        false
+        // SAFETY: plain C call.
+        unsafe { cvpr_shim_kmsg_dump() != 0 }
     }
     fn write_barrier(&self) {
         // SAFETY: plain C call (wmb()).
         unsafe { cvpr_shim_wmb() }
     }
     fn kernel_facts(&self) -> (Option<u64>, u64) {
-        // SAFETY: plain C call.
-        (None, unsafe { cvpr_shim_taint() })
+        // SAFETY: plain C calls.
+        let (off, taint) = unsafe { (cvpr_shim_kaslr_offset(), cvpr_shim_taint()) };
+        ((off != 0).then_some(off), taint)
     }
 }
 
@@ -114,6 +177,17 @@ pub struct CvprParams {
     pub crash_kexec_post_notifiers: i32,
     /// The kernel's `panic_timeout`.
     pub panic_timeout: i32,
+    /// 1: a module inside the stock `panic()`; 0: `panic()` hands its path
+    /// to the recorder.
+    pub stock_panic: i32,
+    /// `panic_prefer_crash_dump` (the patched kernel's boot parameter).
+    pub prefer_crash_dump: i32,
+    /// `panic_notifiers_level` 0–4, or -1 when not given.
+    pub panic_notifiers_level: i32,
+    /// A second copy of the journal (reserved memory), or null.
+    pub mirror: *mut u8,
+    /// Its bytes.
+    pub mirror_size: usize,
 }
 
 /// A stored record, C layout of `struct cvpr_stored`.
@@ -140,11 +214,12 @@ pub struct CvprZone {
     header_bad: u32,
 }
 
-fn config(post: i32, timeout: i32) -> Config {
+fn config(prefer: i32, post: i32, level: i32, timeout: i32) -> Config {
     Config {
-        prefer_crash_dump: true,
+        prefer_crash_dump: prefer != 0,
         crash_kexec_post_notifiers: post != 0,
-        panic_notifiers_level: None,
+        // An out-of-range level stays out of range, so the plan refuses it.
+        panic_notifiers_level: (level >= 0).then(|| u8::try_from(level).unwrap_or(u8::MAX)),
         panic_timeout: timeout,
     }
 }
@@ -161,12 +236,17 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
     let Some(p) = (unsafe { p.as_ref() }) else {
         return -22;
     };
-    if p.region_size <= p.journal_size {
+    if p.region_size < p.journal_size {
         return -28;
     }
     let setup = Setup {
-        plan: config(p.crash_kexec_post_notifiers, p.panic_timeout),
-        stock_panic: true,
+        plan: config(
+            p.prefer_crash_dump,
+            p.crash_kexec_post_notifiers,
+            p.panic_notifiers_level,
+            p.panic_timeout,
+        ),
+        stock_panic: p.stock_panic != 0,
         ramoops: Params {
             mem_size: (p.region_size - p.journal_size) as u64,
             record_size: p.record_size,
@@ -178,10 +258,13 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
         },
         journal_len: p.journal_size,
         version_code: p.version_code,
+        kmsg_dumper: None,
     };
     // SAFETY: the caller guarantees the region's validity and lifetime.
     let region = unsafe { RawRegion::new(p.region, p.region_size) };
-    match RECORDER.attach(region, setup) {
+    // SAFETY: as the region, when given.
+    let mirror = (!p.mirror.is_null()).then(|| unsafe { RawRegion::new(p.mirror, p.mirror_size) });
+    match RECORDER.attach_mirrored(region, setup, mirror) {
         Ok(_) => 0,
         Err(AttachError::Busy) => -16,
         Err(AttachError::RegionTooSmall) | Err(AttachError::JournalTooSmall) => -28,
@@ -189,10 +272,33 @@ pub unsafe extern "C" fn cvpr_attach(p: *const CvprParams) -> i32 {
     }
 }
 
-/// The kernel's settings, read again (the plan is shown from them).
+/// The kernel's settings, read again (the plan is shown and run from
+/// them); `kmsg_dumper` 1/0 whether a kmsg dumper is registered, -1 when
+/// the recorder's own backend is the dumper.
 #[no_mangle]
-pub extern "C" fn cvpr_set_settings(crash_kexec_post_notifiers: i32, panic_timeout: i32) {
-    RECORDER.set_plan_config(config(crash_kexec_post_notifiers, panic_timeout));
+pub extern "C" fn cvpr_set_settings(
+    prefer_crash_dump: i32,
+    crash_kexec_post_notifiers: i32,
+    panic_notifiers_level: i32,
+    panic_timeout: i32,
+    kmsg_dumper: i32,
+) {
+    RECORDER.set_plan_config(
+        config(
+            prefer_crash_dump,
+            crash_kexec_post_notifiers,
+            panic_notifiers_level,
+            panic_timeout,
+        ),
+        (kmsg_dumper >= 0).then_some(kmsg_dumper != 0),
+    );
+}
+
+/// Another CPU panicked while this one owns the panic path (the kernel's
+/// `panic_cpu` claim stops it next): counted and journaled.
+#[no_mangle]
+pub extern "C" fn cvpr_other_cpu() {
+    RECORDER.note_other_cpu();
 }
 
 /// pstore's `bufsize`: one dmesg zone's data capacity (ramoops' `buffer_size`).
