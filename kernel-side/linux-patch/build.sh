@@ -120,12 +120,17 @@ git_src() { git -C "$SRC" -c advice.detachedHead=false "$@"; }
 
 # --- the source tree: unpacked fresh for each key ---------------------------
 if [ "$(cat "$SRC/.cv-key" 2>/dev/null || true)" != "$KEY" ]; then
-	if [ -d "$SRC/.git" ] && [ "${CV_LINUX_FORCE:-0}" != 1 ]; then
-		applied=$(cat "$SRC/.cv-head" 2>/dev/null || true)
-		head=$(git_src rev-parse HEAD 2>/dev/null || true)
-		if [ -n "$applied" ] && { [ "$head" != "$applied" ] || [ -n "$(git_src status --porcelain --untracked-files=no)" ]; }; then
-			fatal "$SRC has commits or changes that are not the patch series (HEAD $head, applied $applied); export them (git -C $SRC format-patch -o $here base) or set CV_LINUX_FORCE=1 to discard them"
-		fi
+	# Work done by hand in the old tree is not thrown away: uncommitted
+	# changes to tracked files, or commits made there (not applied by this
+	# script) that are not, by patch-id, among the patch files, stop it.
+	if [ -d "$SRC/.git" ] && [ -f "$SRC/.cv-head" ] && [ "${CV_LINUX_FORCE:-0}" != 1 ]; then
+		[ -z "$(git_src status --porcelain --untracked-files=no)" ] \
+			|| fatal "$SRC has uncommitted changes; commit and export them (git -C $SRC format-patch -o $here base) or set CV_LINUX_FORCE=1 to discard them"
+		tree_ids=$(git_src log -p --format='commit %H' HEAD ^base ^"$(cat "$SRC/.cv-head")" | git_src patch-id --stable | cut -d' ' -f1 | sort -u)
+		file_ids=$( [ ${#patches[@]} -eq 0 ] || cat "${patches[@]}" | git_src patch-id --stable | cut -d' ' -f1 | sort -u)
+		unexported=$(comm -23 <(echo "$tree_ids") <(echo "$file_ids") | grep -c . || true)
+		[ "$unexported" = 0 ] \
+			|| fatal "$SRC has $unexported commit(s) that are not among $here/*.patch; export them (git -C $SRC format-patch -o $here base) or set CV_LINUX_FORCE=1 to discard them"
 	fi
 	log "unpacking $TARBALL into $OUT/src"
 	rm -rf "$OUT/src"
