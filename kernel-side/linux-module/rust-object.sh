@@ -30,7 +30,23 @@ RUSTFLAGS="-C code-model=kernel -C relocation-model=static -C no-redzone=yes -Zp
 lib=$CARGO_TARGET_DIR/x86_64-unknown-none/release/libpanic_recorder_kmod.a
 roots=()
 for s in $(sed -n 's/^pub \(unsafe \)\?extern "C" fn \([a-z_0-9]*\).*/\2/p' "$here/rust/src/lib.rs"); do roots+=(-u "$s"); done
-ld -r "${roots[@]}" --gc-sections "$lib" -o "$OBJ.tmp"
+script=()
+if [ "$KIND" = builtin ]; then
+	# vmlinux's linker script takes .text, .rodata, .data and .bss, not
+	# rustc's one-section-per-function names (it would place them as
+	# orphans, outside _stext.._etext): merge them after --gc-sections.
+	cat > "$OBJ.ld" <<'LD'
+SECTIONS {
+	.text : { *(.text .text.*) }
+	.rodata : { *(.rodata .rodata.*) }
+	.data : { *(.data .data.*) }
+	.bss : { *(.bss .bss.*) }
+}
+LD
+	script=(-T "$OBJ.ld")
+fi
+ld -r "${roots[@]}" --gc-sections "${script[@]}" "$lib" -o "$OBJ.tmp"
+rm -f "$OBJ.ld"
 objcopy --remove-section=.llvmbc --remove-section=.llvmcmd "$OBJ.tmp" "$OBJ"
 rm "$OBJ.tmp"
 objtool=$KDIR/tools/objtool/objtool

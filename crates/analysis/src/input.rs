@@ -43,10 +43,12 @@ impl InputKind {
     }
 }
 
-/// The panic recorder's journal zone, copied out of a region image.
+/// The panic recorder's journal zone, copied out of a region image or a
+/// vmcore.
 #[derive(Debug, Clone)]
 pub struct JournalZone {
-    /// Offset of the zone in the region image.
+    /// Offset of the zone in the region image; in a vmcore, the kernel
+    /// virtual address VMCOREINFO's `PANIC_JOURNAL=` gives.
     pub offset: usize,
     /// The zone's bytes (to the end of the image).
     pub bytes: Vec<u8>,
@@ -277,6 +279,7 @@ fn vmcore(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
         kernel_offset: vi.and_then(|v| v.kernel_offset()),
         cpus: core.cpus().len(),
     };
+    let journal = vi.and_then(|v| vmcore_journal(&core, v, &name, &mut diagnostics));
     let mut log = Vec::new();
     match crashview_printk::read_log(&core) {
         Ok(l) => {
@@ -301,7 +304,51 @@ fn vmcore(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
         files: Vec::new(),
         text: None,
         vmcore: Some(VmcoreData { facts, log }),
-        journal: None,
+        journal,
         diagnostics,
     })
+}
+
+/// Largest journal read out of a vmcore (the recorder's is 8 KiB).
+const MAX_VMCORE_JOURNAL: usize = 1 << 20;
+
+/// The journal of a kernel whose `panic()` runs the recorder (the patch
+/// series): VMCOREINFO says where (`PANIC_JOURNAL=<vaddr>`,
+/// `PANIC_JOURNAL_SIZE=<bytes>`), the dump's memory holds it.
+fn vmcore_journal(
+    core: &crashview_vmcore::Vmcore<'_>,
+    vi: &crashview_vmcore::vmcoreinfo::VmcoreInfo,
+    name: &str,
+    diagnostics: &mut Vec<String>,
+) -> Option<JournalZone> {
+    let addr = vi.get("PANIC_JOURNAL")?;
+    let (Ok(addr), Some(size)) = (
+        u64::from_str_radix(addr, 16),
+        vi.get("PANIC_JOURNAL_SIZE")
+            .and_then(|s| s.parse::<usize>().ok()),
+    ) else {
+        diagnostics.push(format!(
+            "{name}: VMCOREINFO PANIC_JOURNAL={addr}: expected a hex address and a PANIC_JOURNAL_SIZE"
+        ));
+        return None;
+    };
+    if size > MAX_VMCORE_JOURNAL {
+        diagnostics.push(format!(
+            "{name}: VMCOREINFO PANIC_JOURNAL_SIZE={size} is larger than any journal ({MAX_VMCORE_JOURNAL} bytes at most)"
+        ));
+        return None;
+    }
+    let mut bytes = vec![0u8; size];
+    match core.read_virt(addr, &mut bytes) {
+        Ok(()) => Some(JournalZone {
+            offset: usize::try_from(addr).unwrap_or(usize::MAX),
+            bytes,
+        }),
+        Err(e) => {
+            diagnostics.push(format!(
+                "{name}: panic journal at {addr:#x} ({size} bytes, from VMCOREINFO) unreadable: {e}"
+            ));
+            None
+        }
+    }
 }

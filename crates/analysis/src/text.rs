@@ -313,11 +313,8 @@ fn write_timeline(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             writeln!(out, "  result: the panic path ran every step")?;
         } else if let Some(st) = &tl.stopped {
             let step = st.step_label();
-            if st.expected {
-                writeln!(
-                    out,
-                    "  result: stopped in {step}: the crash kernel took over (expected)"
-                )?;
+            if let Some(why) = st.ended_by.as_deref().filter(|_| st.expected) {
+                writeln!(out, "  result: stopped in {step}: {why} (expected)")?;
             } else if let Some(c) = &st.call {
                 writeln!(
                     out,

@@ -132,8 +132,12 @@ pub struct Stopped {
     pub index: Option<u8>,
     /// The list entry called and never returned.
     pub call: Option<String>,
-    /// Stopping here is expected (the crash kernel took over).
+    /// Stopping here is expected (the crash kernel took over, the machine
+    /// restarted).
     pub expected: bool,
+    /// Why, when expected: `the crash kernel took over`, `the machine restarted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<String>,
 }
 
 impl Stopped {
@@ -484,14 +488,18 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
         {
             st.outcome = Some("never ended".into());
         }
+        let ended_by = plan_kind(&plan, s.step)
+            .or_else(|| s.step_kind())
+            .and_then(StepKind::expected_end)
+            .filter(|_| prog.open_call.is_none());
         Stopped {
             step: plan_kind(&plan, s.step)
                 .or_else(|| s.step_kind())
                 .map_or_else(|| format!("step {}", s.step), |k| k.name().to_string()),
             index: Some(s.step),
             call: prog.open_call.map(|c| text(&c)),
-            expected: plan_kind(&plan, s.step).or_else(|| s.step_kind())
-                == Some(StepKind::CrashDump),
+            expected: ended_by.is_some(),
+            ended_by: ended_by.map(str::to_string),
         }
     });
     let corrupt_slots: Vec<CorruptSlot> = j

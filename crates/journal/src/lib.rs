@@ -244,6 +244,16 @@ impl StepKind {
         })
     }
 
+    /// Why a panic path that stopped inside this step ended as it should:
+    /// the crash dump and the restart do not return when they work.
+    pub fn expected_end(self) -> Option<&'static str> {
+        match self {
+            StepKind::CrashDump => Some("the crash kernel took over"),
+            StepKind::Reboot => Some("the machine restarted"),
+            _ => None,
+        }
+    }
+
     /// Short name, as printed in plans and timelines.
     pub fn name(self) -> &'static str {
         match self {

@@ -307,10 +307,14 @@ pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
         writeln!(out, "result: the panic path ran every step")?;
     } else if let Some(s) = prog.open_step {
         let step = step_name(&plan, s.step);
-        if s.step_kind_from_plan(&plan) == Some(StepKind::CrashDump) {
+        let ended_by = s
+            .step_kind_from_plan(&plan)
+            .and_then(StepKind::expected_end)
+            .filter(|_| prog.open_call.is_none());
+        if let Some(why) = ended_by {
             writeln!(
                 out,
-                "result: stopped in step {} {step}: the crash kernel took over (expected)",
+                "result: stopped in step {} {step}: {why} (expected)",
                 s.step + 1
             )?;
         } else if let Some(c) = prog.open_call {

@@ -69,9 +69,9 @@ impl TimelineView<'_> {
             Line::styled("result: the panic path ran every step", th.good())
         } else if let Some(st) = &tl.stopped {
             let step = st.step_label();
-            if st.expected {
+            if let Some(why) = st.ended_by.as_deref().filter(|_| st.expected) {
                 Line::styled(
-                    format!("result: stopped in {step}: the crash kernel took over (expected)"),
+                    format!("result: stopped in {step}: {why} (expected)"),
                     th.good(),
                 )
             } else if let Some(c) = &st.call {
