@@ -26,7 +26,7 @@ pub enum InputKind {
     Text,
     /// The panic recorder's journal alone, as the module shows it after the
     /// reboot (`/sys/kernel/debug/panic_recorder/journal`).
-    Journal,
+    RecorderJournal,
 }
 
 impl InputKind {
@@ -38,7 +38,7 @@ impl InputKind {
             InputKind::PstoreDir => "pstore-dir",
             InputKind::Vmcore => "vmcore",
             InputKind::Text => "text",
-            InputKind::Journal => "recorder-journal",
+            InputKind::RecorderJournal => "recorder-journal",
         }
     }
 }
@@ -210,7 +210,7 @@ fn region(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
     if journal_at == Some(0) {
         return Ok(Input {
             name,
-            kind: InputKind::Journal,
+            kind: InputKind::RecorderJournal,
             files: Vec::new(),
             text: None,
             vmcore: None,
