@@ -45,10 +45,10 @@ cargo build -j2 -p crashview-ramoops --no-default-features --target x86_64-unkno
 # corrupted entry, a hung notifier), a damaged region, and both the stock
 # ramoops and our module reading every region on the next boot.
 # CRASHVIEW_SKIP_QEMU=1 skips this locally (CI never sets it).
-fresh=; fresh_rec=; dbg_vmlinux=
+fresh=; fresh_rec=; fresh_pp=; dbg_vmlinux=
 if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
-	fresh=$(mktemp -d); fresh_rec=$(mktemp -d)
-	trap 'rm -rf "$fresh" "$fresh_rec"' EXIT
+	fresh=$(mktemp -d); fresh_rec=$(mktemp -d); fresh_pp=$(mktemp -d)
+	trap 'rm -rf "$fresh" "$fresh_rec" "$fresh_pp"' EXIT
 	log "regenerating ramoops fixtures sysrq-ecc and wrap with the real kernel in QEMU"
 	fixtures/generate.sh --out "$fresh" sysrq-ecc wrap
 	log "building panic_recorder.ko and running it in the real kernel"
@@ -58,6 +58,20 @@ if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
 	oldest=$(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | head -1)
 	log "building panic_recorder.ko for the oldest served ABI, $oldest"
 	kernel-side/linux-module/build-abis.sh "$oldest"
+	# The patch series: built from linux-source-6.1 with a from-scratch
+	# kernel build (cached by build.sh across runs on one machine), checked
+	# with that tree's checkpatch, then every scenario in QEMU: the reboot
+	# path, real kdumps with each plan, a hung and a corrupted panic
+	# notifier, a nested panic, two CPUs panicking at once.
+	log "building the patched kernel (kernel-side/linux-patch/build.sh)"
+	kernel-side/linux-patch/build.sh >/dev/null
+	tree=target/linux-patch/src/linux-source-6.1
+	for p in kernel-side/linux-patch/*.patch; do
+		errors=$(perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q "$p" 2>&1 | grep -c '^ERROR' || true)
+		[ "$errors" = 0 ] || { perl "$tree/scripts/checkpatch.pl" --strict --no-tree "$p" >&2; echo "checkpatch: $errors error(s) in $p" >&2; exit 1; }
+	done
+	log "running the patched kernel's panic path in QEMU"
+	fixtures/panic-patch/generate.sh --out "$fresh_pp"
 	# Debian's -dbg vmlinux of the same kernel: a fresh recorder record's
 	# trace symbolized with it must equal binutils addr2line.
 	log "fetching the -dbg vmlinux of the fixtures' kernel"
@@ -65,7 +79,8 @@ if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
 fi
 
 log "cargo test"
-CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} CRASHVIEW_DBG_VMLINUX=${dbg_vmlinux:-} \
+CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} CRASHVIEW_PATCH_FIXTURES=${fresh_pp} \
+	CRASHVIEW_DBG_VMLINUX=${dbg_vmlinux:-} \
 	cargo test -j2 --workspace
 
 # `cargo install --path tools/crashview` (the book's install line) works; the

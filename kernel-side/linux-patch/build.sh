@@ -70,6 +70,12 @@ cache_key() {
 		for f in "${patches[@]}" "$FRAGMENT" "$here/build.sh"; do
 			echo "file ${f##*/} $(sha256sum < "$f" | cut -d' ' -f1)"
 		done
+		# The recorder's Rust object, built from the workspace below.
+		(cd "$root" && find kernel-side/panic-recorder/src kernel-side/linux-module/rust/src \
+			kernel-side/linux-module/rust/Cargo.toml kernel-side/linux-module/rust/Cargo.lock \
+			kernel-side/linux-module/rust-object.sh crates/journal/src crates/ramoops/src \
+			-type f | LC_ALL=C sort | xargs sha256sum)
+		echo "rustc $(rustc +nightly --version 2>/dev/null)"
 	} | sha256sum | cut -d' ' -f1
 }
 KEY=$(cache_key)
@@ -180,6 +186,14 @@ done < "$FRAGMENT"
 if [ ${#dropped[@]} -gt 0 ]; then
 	printf '  %s\n' "${dropped[@]}" >&2
 	fatal "${#dropped[@]} option(s) of config.fragment dropped by olddefconfig: add their dependencies to the fragment"
+fi
+
+# --- the recorder's Rust object (patch 2 builds it in as kernel/panic_recorder_rust.o)
+if grep -q '^CONFIG_PANIC_RECORDER=y' "$SRC/.config"; then
+	log "make prepare (objtool), then the recorder's Rust object"
+	run prepare make -C "$SRC" -j"$JOBS" prepare
+	CARGO_TARGET_DIR=$OUT/cargo run rust_object "$root/kernel-side/linux-module/rust-object.sh" \
+		"$SRC" "$SRC/kernel/panic_recorder_rust.o_shipped" builtin
 fi
 
 # --- build -------------------------------------------------------------------

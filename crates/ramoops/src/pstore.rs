@@ -61,6 +61,31 @@ pub fn inflate(data: &[u8], limit: usize) -> Option<Vec<u8>> {
     miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit).ok()
 }
 
+/// pstore's text view of 24-byte ftrace records (fs/pstore/inode.c,
+/// `pstore_ftrace_seq_show`: `CPU:%d ts:%llu %08lx  %08lx  %ps <- %pS`, on
+/// 64-bit the CPU in the timestamp's low 8 bits). The previous boot's
+/// addresses do not resolve in the kernel that shows them (KASLR moves it),
+/// so `%ps`/`%pS` print as `0x…`, as here.
+pub fn ftrace_text(records: &[u8]) -> Vec<u8> {
+    let word = |r: &[u8], at: usize| {
+        u64::from_le_bytes(
+            r.get(at..at + 8)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or([0; 8]),
+        )
+    };
+    let mut out = String::new();
+    for r in records.chunks_exact(24) {
+        let (ip, parent, ts) = (word(r, 0), word(r, 8), word(r, 16));
+        out.push_str(&format!(
+            "CPU:{} ts:{} {ip:08x}  {parent:08x}  {ip:#x} <- {parent:#x}\n",
+            ts & 0xff,
+            ts >> 8
+        ));
+    }
+    out.into_bytes()
+}
+
 impl PstoreFile {
     /// The file pstore makes for a region record of backend `backend`.
     pub fn from_record(r: &Record, backend: &str) -> PstoreFile {
@@ -82,8 +107,14 @@ impl PstoreFile {
         } else {
             dmesg::parse_part_line(&body)
         };
-        let mut contents = body;
-        contents.extend_from_slice(notice);
+        let contents = if r.kind == ZoneKind::Ftrace {
+            // pstore shows ftrace records as text, without the ECC notice.
+            ftrace_text(&body)
+        } else {
+            let mut c = body;
+            c.extend_from_slice(notice);
+            c
+        };
         let type_name = r.kind.name().to_string();
         PstoreFile {
             name: format!(

@@ -31,8 +31,14 @@ fn the_books_plan_table_is_what_the_recorder_builds() {
         .nth(1)
         .expect("the plan section");
     let mut rows = 0;
-    for line in table.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| setting")) {
-        let cells: Vec<&str> = line.split(" | ").map(|c| c.trim_matches(|c| c == '|' || c == ' ')).collect();
+    for line in table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| setting"))
+    {
+        let cells: Vec<&str> = line
+            .split(" | ")
+            .map(|c| c.trim_matches(|c| c == '|' || c == ' '))
+            .collect();
         let (c, crash_kernel) = config(cells[0]);
         let facts = Facts {
             crash_kernel_loaded: crash_kernel,

@@ -82,25 +82,29 @@ fn the_reboot_path_runs_every_step_and_names_the_kernels_notifiers() {
     assert_eq!(s[5].1, "done", "kmsg_dump(KMSG_DUMP_PANIC)");
     let stopped = &v["timeline"]["stopped"];
     assert_eq!(stopped["ended_by"], "the machine restarted");
-    // The legacy chain, entry by entry, with the kernel's own callbacks.
-    let chain = &v["timeline"]["steps"][4]["calls"];
-    let calls: Vec<&str> = chain
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert!(calls.contains(&"dump_kernel_offset"), "{calls:?}");
-    assert!(calls.contains(&"rcu_panic"), "{calls:?}");
-    assert!(chain
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| !c["end_ns"].is_null()));
+    // The info list holds the in-tree callbacks patch 0004 moved there; the
+    // legacy chain, walked entry by entry, the kernel's other notifiers.
+    let calls = |i: usize| -> Vec<String> {
+        let c = v["timeline"]["steps"][i]["calls"].as_array().unwrap();
+        assert!(c.iter().all(|c| !c["end_ns"].is_null()));
+        c.iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(calls(3), ["dump_kernel_offset", "panic_print_sys_info"]);
+    let chain = calls(4);
+    assert!(chain.iter().any(|c| c == "rcu_panic"), "{chain:?}");
+    assert!(
+        !chain.iter().any(|c| c == "dump_kernel_offset"),
+        "{chain:?}"
+    );
     // panic_timeout=1: the delay step waited a second, in panic()'s 100 ms
     // mdelay() steps (calibrated loops, so within a tenth of it).
     let delay = v["timeline"]["steps"][8]["duration_ns"].as_u64().unwrap();
-    assert!((900_000_000..1_500_000_000).contains(&delay), "delay {delay} ns");
+    assert!(
+        (900_000_000..1_500_000_000).contains(&delay),
+        "delay {delay} ns"
+    );
     // The stock ramoops of the next boot read the record of that panic,
     // which holds the recorder's info lines and the kernel offset.
     let rec = std::fs::read_to_string(d.join("pstore/dmesg-ramoops-0")).unwrap();
@@ -186,7 +190,10 @@ fn notifiers_first_runs_the_kmsg_dump_before_the_crash_dump() {
         ]
     );
     assert_eq!(s[5].1, "done");
-    assert_eq!(v["timeline"]["stopped"]["ended_by"], "the crash kernel took over");
+    assert_eq!(
+        v["timeline"]["stopped"]["ended_by"],
+        "the crash kernel took over"
+    );
     // That kmsg dump's record, read by the stock ramoops after the capture.
     let rec = std::fs::read_to_string(dir("prefer0").join("pstore/dmesg-ramoops-0")).unwrap();
     assert!(rec.starts_with("Panic#1 Part1\n") && rec.contains("sysrq triggered crash"));
@@ -211,7 +218,10 @@ fn a_corrupted_notifier_block_is_skipped_and_the_crash_dump_still_reached() {
     );
     assert_eq!(s[4].1, "corrupted entry skipped");
     assert_eq!(v["timeline"]["skipped"].as_array().unwrap().len(), 1);
-    assert_eq!(v["timeline"]["stopped"]["ended_by"], "the crash kernel took over");
+    assert_eq!(
+        v["timeline"]["stopped"]["ended_by"],
+        "the crash kernel took over"
+    );
     let console = std::fs::read_to_string(dir("post-notifiers").join("console.log")).unwrap();
     assert!(console.contains("cvpk_selftest: armed: corrupt"));
     assert!(
@@ -220,7 +230,10 @@ fn a_corrupted_notifier_block_is_skipped_and_the_crash_dump_still_reached() {
     );
     let rec =
         std::fs::read_to_string(dir("post-notifiers").join("pstore/dmesg-ramoops-0")).unwrap();
-    assert!(rec.starts_with("Panic#1 Part1\n"), "the kmsg dump ran before the kexec");
+    assert!(
+        rec.starts_with("Panic#1 Part1\n"),
+        "the kmsg dump ran before the kexec"
+    );
 }
 
 #[test]
@@ -242,14 +255,20 @@ fn a_nested_panic_in_a_list_entry_ends_that_step_and_the_path_goes_on() {
     for k in &n {
         assert_eq!(n.iter().filter(|x| *x == k).count(), 1, "{k} ran twice");
     }
-    assert_eq!(v["timeline"]["stopped"]["ended_by"], "the machine restarted");
+    assert_eq!(
+        v["timeline"]["stopped"]["ended_by"],
+        "the machine restarted"
+    );
 }
 
 #[test]
 fn of_two_cpus_panicking_at_once_one_owns_the_path() {
     let v = report(&dir("twocpu").join("region.bin"));
     assert_eq!(v["timeline"]["other_cpus"], 1);
-    assert_eq!(v["timeline"]["stopped"]["ended_by"], "the machine restarted");
+    assert_eq!(
+        v["timeline"]["stopped"]["ended_by"],
+        "the machine restarted"
+    );
     assert!(v["timeline"]["start"]["message"]
         .as_str()
         .unwrap()
@@ -288,4 +307,63 @@ fn console_and_pmsg_zones_read_as_linux_shows_them() {
     let pmsg = std::fs::read_to_string(d.join("pstore/pmsg-ramoops-0")).unwrap();
     assert!(pmsg.starts_with("crashview pmsg line from user space\n"));
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// An invalid plan (`panic_notifiers_level=5`) is refused at boot with a
+/// clear message; that kernel then panics along its stock path (the kernel
+/// offset comes from panic_notifier_list again) and writes no journal.
+#[test]
+fn an_invalid_plan_is_refused_at_boot_and_the_stock_path_runs() {
+    let d = dir("refuse");
+    let console = std::fs::read_to_string(d.join("console.log")).unwrap();
+    assert!(console.contains(
+        "panic_recorder: refusing the boot parameters: panic_notifiers_level=5 is not in 0..=4; the stock panic path stays"
+    ));
+    let rec = std::fs::read_to_string(d.join("pstore/dmesg-ramoops-0")).unwrap();
+    assert!(rec.contains("Kernel panic - not syncing: sysrq triggered crash"));
+    assert!(rec.contains("Kernel Offset: 0x"));
+    assert!(
+        !rec.contains("panic_recorder: panic plan"),
+        "the recorder did not run"
+    );
+    let (code, _, err) = crashview(&["journal", d.join("region.bin").to_str().unwrap()]);
+    assert_ne!(code, 0, "no journal written: {err}");
+}
+
+/// pstore's function trace, recorded into per-CPU ftrace zones by a 2-CPU
+/// guest (no ECC: under TCG every traced call is a zone write): crashview's
+/// merge of the zones, shown as pstore shows it, equals the next boot's
+/// /sys/fs/pstore/ftrace-ramoops-0 byte for byte.
+#[test]
+fn per_cpu_ftrace_zones_merge_as_linux_merges_them() {
+    let d = dir("ftrace");
+    let out = std::env::temp_dir().join(format!("cv-pp-ftrace-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let (code, _, err) = crashview(&[
+        "pstore",
+        "extract",
+        "-o",
+        out.to_str().unwrap(),
+        "--mem-size",
+        "0xfe000",
+        "--record-size",
+        "0x4000",
+        "--ecc",
+        "0",
+        "--ftrace-zones",
+        "2",
+        d.join("region.bin").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let linux = std::fs::read_to_string(d.join("pstore/ftrace-ramoops-0")).unwrap();
+    let ours = std::fs::read_to_string(out.join("ftrace-ramoops-0")).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(linux.lines().count() > 10, "records were traced");
+    let cpus: std::collections::BTreeSet<&str> =
+        linux.lines().filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(cpus.len(), 2, "both CPUs' zones hold records: {cpus:?}");
+    assert!(
+        ours == linux,
+        "the merged ftrace view differs from the kernel's"
+    );
 }
