@@ -20,11 +20,14 @@ mod common;
 use common::crashview;
 use std::path::PathBuf;
 
+/// The fresh scenario when CI made one, else the committed one (`ftrace`
+/// is only made when named: function tracing under TCG can stall).
 fn dir(scenario: &str) -> PathBuf {
-    match std::env::var_os("CRASHVIEW_PATCH_FIXTURES").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d).join(scenario),
-        None => common::fixture("panic-patch").join(scenario),
-    }
+    std::env::var_os("CRASHVIEW_PATCH_FIXTURES")
+        .filter(|v| !v.is_empty())
+        .map(|d| PathBuf::from(d).join(scenario))
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| common::fixture("panic-patch").join(scenario))
 }
 
 fn report(input: &std::path::Path) -> serde_json::Value {
