@@ -37,6 +37,34 @@ fn report(input: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// `crashview pstore extract` of a scenario's region with its ramoops
+/// parameters: the directory of files, as /sys/fs/pstore would hold them.
+fn extract(d: &std::path::Path, ecc: &str) -> PathBuf {
+    let out = std::env::temp_dir().join(format!(
+        "cv-pp-extract-{}-{}",
+        std::process::id(),
+        d.file_name().unwrap().to_string_lossy()
+    ));
+    let _ = std::fs::remove_dir_all(&out);
+    let (code, _, err) = crashview(&[
+        "pstore",
+        "extract",
+        "-o",
+        out.to_str().unwrap(),
+        "--mem-size",
+        "0xfe000",
+        "--record-size",
+        "0x4000",
+        "--ecc",
+        ecc,
+        "--ftrace-zones",
+        "2",
+        d.join("region.bin").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
 fn steps(v: &serde_json::Value) -> Vec<(String, String)> {
     v["timeline"]["steps"]
         .as_array()
@@ -284,24 +312,7 @@ fn of_two_cpus_panicking_at_once_one_owns_the_path() {
 #[test]
 fn console_and_pmsg_zones_read_as_linux_shows_them() {
     let d = dir("reboot");
-    let out = std::env::temp_dir().join(format!("cv-pp-extract-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let (code, _, err) = crashview(&[
-        "pstore",
-        "extract",
-        "-o",
-        out.to_str().unwrap(),
-        "--mem-size",
-        "0xfe000",
-        "--record-size",
-        "0x4000",
-        "--ecc",
-        "16",
-        "--ftrace-zones",
-        "2",
-        d.join("region.bin").to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = extract(&d, "16");
     for name in ["console-ramoops-0", "pmsg-ramoops-0", "dmesg-ramoops-0"] {
         let linux = std::fs::read(d.join("pstore").join(name)).unwrap();
         let ours = std::fs::read(out.join(name)).unwrap();
@@ -340,24 +351,7 @@ fn an_invalid_plan_is_refused_at_boot_and_the_stock_path_runs() {
 #[test]
 fn per_cpu_ftrace_zones_merge_as_linux_merges_them() {
     let d = dir("ftrace");
-    let out = std::env::temp_dir().join(format!("cv-pp-ftrace-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let (code, _, err) = crashview(&[
-        "pstore",
-        "extract",
-        "-o",
-        out.to_str().unwrap(),
-        "--mem-size",
-        "0xfe000",
-        "--record-size",
-        "0x4000",
-        "--ecc",
-        "0",
-        "--ftrace-zones",
-        "2",
-        d.join("region.bin").to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = extract(&d, "0");
     let linux = std::fs::read_to_string(d.join("pstore/ftrace-ramoops-0")).unwrap();
     let ours = std::fs::read_to_string(out.join("ftrace-ramoops-0")).unwrap();
     let _ = std::fs::remove_dir_all(&out);
