@@ -65,10 +65,12 @@ if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
 	# notifier, a nested panic, two CPUs panicking at once.
 	log "building the patched kernel (kernel-side/linux-patch/build.sh)"
 	kernel-side/linux-patch/build.sh >/dev/null
+	# From inside the kernel tree: run from this repository, checkpatch
+	# takes the tracked .patch file for a file of the repository.
 	tree=target/linux-patch/src/linux-source-6.1
-	for p in kernel-side/linux-patch/*.patch; do
-		errors=$(perl "$tree/scripts/checkpatch.pl" --strict --no-tree -q "$p" 2>&1 | grep -c '^ERROR' || true)
-		[ "$errors" = 0 ] || { perl "$tree/scripts/checkpatch.pl" --strict --no-tree "$p" >&2; echo "checkpatch: $errors error(s) in $p" >&2; exit 1; }
+	for p in "$PWD"/kernel-side/linux-patch/*.patch; do
+		errors=$(cd "$tree" && perl scripts/checkpatch.pl --strict --no-tree -q "$p" 2>&1 | grep -c '^ERROR' || true)
+		[ "$errors" = 0 ] || { (cd "$tree" && perl scripts/checkpatch.pl --strict --no-tree "$p") >&2; echo "checkpatch: $errors error(s) in $p" >&2; exit 1; }
 	done
 	log "running the patched kernel's panic path in QEMU"
 	fixtures/panic-patch/generate.sh --out "$fresh_pp"
