@@ -240,18 +240,12 @@ impl Recorder {
             return Err(WriteError::NoSpace);
         }
         let st = self.st_ref();
-        let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
-            return Err(WriteError::NoSpace);
-        };
         let count = st.layout.dmesg.count;
         if count == 0 {
             return Err(WriteError::NoSpace);
         }
         let idx = self.dump_write_cnt.load(Ordering::Acquire) % count;
-        let off = st.layout.dmesg.zone_offset(idx) as usize;
-        // SAFETY: pstore's buf_lock serialises writers; readers hold its
-        // read_mutex and only read.
-        let Some(zone) = (unsafe { region.slice_mut(off, geom.zone_size) }) else {
+        let Some((zone, geom)) = self.dmesg_zone(idx) else {
             return Err(WriteError::NoSpace);
         };
         let Ok(mut w) = ZoneWriter::new(zone, geom, st.codec.as_ref()) else {
@@ -300,17 +294,9 @@ impl Recorder {
             return None;
         }
         let st = self.st_ref();
-        let region = st.region?;
-        let geom = st.dmesg_geom?;
         for _ in 0..st.layout.dmesg.count {
             let id = self.read_cnt.fetch_add(1, Ordering::AcqRel);
-            if id >= st.layout.dmesg.count {
-                return None;
-            }
-            let off = st.layout.dmesg.zone_offset(id) as usize;
-            // SAFETY: pstore holds its read_mutex; writers only run from
-            // its dump path, which ramoops races with in the same way.
-            let zone = unsafe { region.slice_mut(off, geom.zone_size) }?;
+            let (zone, geom) = self.dmesg_zone(id)?;
             let h = ZoneHeader::parse(zone).unwrap_or_default();
             let Some((a, b)) = old_log_ranges(&h, geom.data_size) else {
                 continue;
@@ -349,16 +335,7 @@ impl Recorder {
         if !self.attached() {
             return 0;
         }
-        let st = self.st_ref();
-        let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
-            return 0;
-        };
-        if r.id >= st.layout.dmesg.count {
-            return 0;
-        }
-        let off = st.layout.dmesg.zone_offset(r.id) as usize;
-        // SAFETY: as in read_next.
-        let Some(zone) = (unsafe { region.slice_mut(off, geom.zone_size) }) else {
+        let Some((zone, geom)) = self.dmesg_zone(r.id) else {
             return 0;
         };
         let h = ZoneHeader::parse(zone).unwrap_or_default();
@@ -383,26 +360,34 @@ impl Recorder {
         if !self.attached() {
             return false;
         }
-        let st = self.st_ref();
-        let (Some(region), Some(geom)) = (st.region, st.dmesg_geom) else {
+        let Some((zone, geom)) = self.dmesg_zone(id) else {
             return false;
         };
-        if id >= st.layout.dmesg.count {
-            return false;
-        }
-        let off = st.layout.dmesg.zone_offset(id) as usize;
-        // SAFETY: pstore serialises erase with reads; a concurrent dump
-        // races as it does with ramoops.
-        let Some(zone) = (unsafe { region.slice_mut(off, geom.zone_size) }) else {
-            return false;
-        };
-        match ZoneWriter::new(zone, geom, st.codec.as_ref()) {
+        match ZoneWriter::new(zone, geom, self.st_ref().codec.as_ref()) {
             Ok(mut w) => {
                 w.zap();
                 true
             }
             Err(_) => false,
         }
+    }
+
+    /// Dmesg zone `id`'s bytes and geometry; `None` before attach, without
+    /// dmesg zones or past the last one.
+    // The region is reserved memory, not owned by the state it is borrowed
+    // through; pstore's locking makes each caller its only user.
+    #[allow(clippy::mut_from_ref)]
+    fn dmesg_zone(&self, id: u32) -> Option<(&mut [u8], ZoneGeometry)> {
+        let st = self.st_ref();
+        let (region, geom) = (st.region.as_ref()?, st.dmesg_geom?);
+        if id >= st.layout.dmesg.count {
+            return None;
+        }
+        let off = st.layout.dmesg.zone_offset(id) as usize;
+        // SAFETY: pstore serialises writes (buf_lock) and reads and erases
+        // (read_mutex); a dump racing a read races as it does in ramoops.
+        let zone = unsafe { region.slice_mut(off, geom.zone_size) }?;
+        Some((zone, geom))
     }
 
     /// The ECC notice of dmesg zone `id` and its length (0 without ECC).
