@@ -8,11 +8,12 @@ kernel log, which report was the first Oops/BUG/WARN, what the
 `Tainted:` letters mean, which step of the panic path ran and where it
 stopped, and which dumps are "the same crash" ([`triage`]).
 
-Inputs are autodetected ([`input::load`]): a raw ramoops region image
-(with or without the panic recorder's journal after the zones), a
-`/sys/fs/pstore` directory or systemd-pstore archive, a vmcore (ELF,
-kdump-compressed, flattened; optionally zstd-compressed as our fixtures
-are), or plain dmesg / serial-console text.
+Inputs are autodetected ([`input::load`], the one detector every
+subcommand uses): a raw ramoops region image (with or without the panic
+recorder's journal after the zones), a `/sys/fs/pstore` directory or
+systemd-pstore archive, a crash directory of kdump-tools or kexec-tools, a
+vmcore (ELF, kdump-compressed, flattened; optionally zstd-compressed as our
+fixtures are), or plain dmesg / serial-console text.
 
 ```no_run
 let input = crashview_analysis::input::load(std::path::Path::new("region.bin")).unwrap();
@@ -42,6 +43,7 @@ everything else works on loaded data.
 )]
 
 pub mod input;
+pub mod journal_listing;
 pub mod log;
 pub mod summary;
 pub mod symbols;
@@ -52,7 +54,7 @@ pub mod triage;
 use serde::Serialize;
 
 pub use crashview_symbolize::debug_files::DebugOptions;
-pub use input::{Input, InputKind};
+pub use input::{Input, InputKind, VmcoreFacts};
 pub use log::{Dump, KernelLog, LogLine, RecordInfo};
 pub use summary::{FrameInfo, PanicSummary, Taint, TraceInfo};
 pub use symbols::{DebugFilesUsed, SourceLine, Symbols};
@@ -90,23 +92,11 @@ pub struct Report {
     pub signature: Signature,
     /// What the vmcore says about itself (vmcores only).
     pub vmcore: Option<VmcoreFacts>,
+    /// The kdump service's crash directory the input was read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash_dir: Option<input::CrashDir>,
     /// Problems met while reading, each naming where.
     pub diagnostics: Vec<String>,
-}
-
-/// Facts a vmcore carries beyond its log.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct VmcoreFacts {
-    /// Container and codec, as `crashview info` prints them.
-    pub format: String,
-    /// `OSRELEASE` from VMCOREINFO.
-    pub release: Option<String>,
-    /// `CRASHTIME` (seconds since the epoch): present when kdump took the dump.
-    pub crash_time: Option<i64>,
-    /// `KERNELOFFSET` (KASLR).
-    pub kernel_offset: Option<u64>,
-    /// CPUs with a PRSTATUS note.
-    pub cpus: usize,
 }
 
 impl Report {
@@ -143,6 +133,7 @@ pub fn analyze(input: &Input) -> Report {
         timeline,
         signature,
         vmcore: input.vmcore.as_ref().map(|v| v.facts.clone()),
+        crash_dir: input.crash_dir.clone(),
         diagnostics,
     }
 }

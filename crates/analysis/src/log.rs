@@ -12,32 +12,7 @@ use serde::Serialize;
 use crashview_ramoops::pstore::{PstoreFile, Source};
 
 use crate::input::Input;
-
-/// One line of kernel log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogLine {
-    /// printk timestamp in nanoseconds since boot, when the line has one.
-    pub ts_ns: Option<u64>,
-    /// Console log level (`<4>`), when known.
-    pub level: Option<u8>,
-    /// The message, without level and timestamp prefixes.
-    pub text: String,
-}
-
-impl LogLine {
-    /// `[    2.286633] text` as the console prints it.
-    pub fn console(&self) -> String {
-        match self.ts_ns {
-            Some(t) => format!(
-                "[{:5}.{:06}] {}",
-                t / 1_000_000_000,
-                t % 1_000_000_000 / 1000,
-                self.text
-            ),
-            None => self.text.clone(),
-        }
-    }
-}
+pub use crate::input::LogLine;
 
 /// The log the report is read from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

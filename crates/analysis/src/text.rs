@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use crate::summary::FrameInfo;
-use crate::timeline::{Step, TimelineSource};
+use crate::timeline::{Step, Timeline, TimelineSource};
 use crate::triage::Group;
 use crate::Report;
 
@@ -59,6 +59,19 @@ pub fn utc(secs: i64) -> String {
 /// Writes the text report.
 pub fn write_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(out, "input:      {} ({})", r.input, r.kind.name())?;
+    if let Some(c) = &r.crash_dir {
+        let read = match r.kind {
+            crate::InputKind::Vmcore => c.dump.as_ref(),
+            _ => c.dmesg.as_ref(),
+        };
+        writeln!(
+            out,
+            "crash dir:  {} layout; read {}",
+            c.layout.name(),
+            read.and_then(|p| p.file_name())
+                .map_or_else(|| "nothing".into(), |n| n.to_string_lossy())
+        )?;
+    }
     if let Some(v) = &r.vmcore {
         writeln!(out, "vmcore:     {}, {} CPU notes", v.format, v.cpus)?;
         if let Some(t) = v.crash_time {
@@ -306,26 +319,8 @@ fn write_timeline(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     for e in events {
         writeln!(out, "  {:>10}      {}", rel(e.time_ns, t0), e.text)?;
     }
-    if tl.source == TimelineSource::Journal {
-        if let Some(none) = tl.no_panic() {
-            writeln!(out, "  result: {none}")?;
-        } else if tl.finished {
-            writeln!(out, "  result: the panic path ran every step")?;
-        } else if let Some(st) = &tl.stopped {
-            let step = st.step_label();
-            if let Some(why) = st.ended_by.as_deref().filter(|_| st.expected) {
-                writeln!(out, "  result: stopped in {step}: {why} (expected)")?;
-            } else if let Some(c) = &st.call {
-                writeln!(
-                    out,
-                    "  result: STOPPED in {step}, inside \"{c}\" (never returned)"
-                )?;
-            } else {
-                writeln!(out, "  result: STOPPED in {step} (never ended)")?;
-            }
-        } else {
-            writeln!(out, "  result: stopped between steps")?;
-        }
+    if let Some(result) = timeline_result(tl, false) {
+        writeln!(out, "  result: {result}")?;
         if !tl.nested.is_empty() || !tl.skipped.is_empty() || tl.other_cpus > 0 {
             writeln!(
                 out,
@@ -337,6 +332,43 @@ fn write_timeline(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The verdict on a journaled panic path: `the panic path ran every step`,
+/// `STOPPED in step 8 pre-reboot list, inside "hung_notifier"`, ... With
+/// `times`, when the step began or the call was made (relative to the
+/// panic's start). `None` for an inferred timeline.
+pub fn timeline_result(tl: &Timeline, times: bool) -> Option<String> {
+    if tl.source != TimelineSource::Journal {
+        return None;
+    }
+    let t0 = tl.start.as_ref().and_then(|s| s.time_ns);
+    let at = |what: &str, t: Option<u64>| match t.filter(|_| times) {
+        Some(t) => format!("{what} at {}, ", rel(t, t0)),
+        None => String::new(),
+    };
+    Some(if let Some(none) = tl.no_panic() {
+        none
+    } else if tl.finished {
+        "the panic path ran every step".to_string()
+    } else if let Some(st) = &tl.stopped {
+        let step = st.step_label();
+        if let Some(why) = st.ended_by.as_deref().filter(|_| st.expected) {
+            format!("stopped in {step}: {why} (expected)")
+        } else if let Some(c) = &st.call {
+            format!(
+                "STOPPED in {step}, inside \"{c}\" ({}never returned)",
+                at("called", st.call_begin_ns)
+            )
+        } else {
+            format!(
+                "STOPPED in {step} ({}never ended)",
+                at("begun", st.begin_ns)
+            )
+        }
+    } else {
+        "stopped between steps".to_string()
+    })
 }
 
 /// Writes triage groups as a short table.

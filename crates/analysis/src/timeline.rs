@@ -138,6 +138,12 @@ pub struct Stopped {
     /// Why, when expected: `the crash kernel took over`, `the machine restarted`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_by: Option<String>,
+    /// When the step began (ns since boot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begin_ns: Option<u64>,
+    /// When the call that never returned was made (ns since boot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_begin_ns: Option<u64>,
 }
 
 impl Stopped {
@@ -189,6 +195,9 @@ pub struct JournalMeta {
     pub entries: u32,
     /// `clean`, `full`, or `torn entry N`.
     pub tail: String,
+    /// Offset of the torn entry in the region image (a torn tail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub torn_offset: Option<usize>,
     /// Format version (1: no parity; 2: Reed–Solomon parity per entry).
     pub version: u32,
     /// Bytes the parity corrected (header and entries).
@@ -500,13 +509,15 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
             call: prog.open_call.map(|c| text(&c)),
             expected: ended_by.is_some(),
             ended_by: ended_by.map(str::to_string),
+            begin_ns: Some(s.time_ns),
+            call_begin_ns: prog.open_call.map(|c| c.time_ns),
         }
     });
     let corrupt_slots: Vec<CorruptSlot> = j
         .corrupt_slots()
         .map(|c| CorruptSlot {
             index: c.index,
-            offset: z.offset + c.offset,
+            offset: z.offset.saturating_add(c.offset),
         })
         .collect();
     if j.header_recovered() {
@@ -521,10 +532,12 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
             c.offset, c.index
         ));
     }
-    let tail = match j.tail {
-        Tail::Clean => "clean".to_string(),
-        Tail::Full => "full".to_string(),
-        Tail::Torn { index, .. } => format!("torn entry {index}"),
+    let (tail, torn_offset) = match j.tail {
+        Tail::Clean => ("clean".to_string(), None),
+        Tail::Full => ("full".to_string(), None),
+        Tail::Torn { index, offset } => {
+            (format!("torn entry {index}"), z.offset.checked_add(offset))
+        }
     };
     Timeline {
         source: TimelineSource::Journal,
@@ -554,6 +567,7 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
             capacity: j.header.capacity,
             entries: j.len(),
             tail,
+            torn_offset,
             version: j.version(),
             corrected_bytes: j.corrected_bytes(),
             corrupt_slots,

@@ -3,7 +3,6 @@
 //! This file parses arguments, runs, and maps the outcome to an exit code;
 //! the work is in [`pstore_cmd`] over the reader crates.
 
-mod input;
 mod journal_cmd;
 mod pstore_cmd;
 mod report_cmd;
@@ -14,7 +13,10 @@ mod vmcore_cmd;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use crashview_analysis::input::{self, Question};
+use crashview_ramoops::region::Overrides;
 
 /// Read Linux kernel crash data: ramoops regions, pstore directories,
 /// systemd-pstore archives.
@@ -32,7 +34,9 @@ const EXAMPLES: &str = "Examples:
   crashview report fixtures/recorder/hang/region.bin      (TUI on a terminal)
   crashview report --plain vmcore | less
   crashview report --plain vmcore --vmlinux /usr/lib/debug/boot/vmlinux-6.1.0-56-amd64 --modules ./build
+  crashview report /var/crash/202612010818/             (kdump-tools' crash directory)
   crashview triage /var/lib/systemd/pstore --json
+  crashview triage --jsonl /var/crash > dumps.jsonl      (for DuckDB: read_json_auto)
   crashview completions bash > /etc/bash_completion.d/crashview
   crashview man > crashview.1
 
@@ -52,7 +56,9 @@ enum Command {
     /// The panic recorder's journal in a region image: plan, steps in the
     /// order they ran, and where the panic path stopped.
     Journal {
-        /// Region image (ramoops zones followed by the journal).
+        /// Region image (ramoops zones followed by the journal), the
+        /// module's journal file, a pstore directory with it, or a vmcore
+        /// of a patched kernel.
         input: std::path::PathBuf,
         /// Offset of the journal zone (default: found by its header).
         #[arg(long, value_parser = parse_num)]
@@ -65,10 +71,12 @@ enum Command {
     Trace(trace_cmd::TraceArgs),
     /// Annotate call traces in text read from standard input.
     Symbolize(trace_cmd::SymbolizeArgs),
-    /// The kernel log from a vmcore (ELF, kdump-compressed or flattened), like dmesg.
+    /// The kernel log, like dmesg: a vmcore's printk ring (ELF,
+    /// kdump-compressed or flattened, read in place), else the log a
+    /// pstore directory, region image or text holds.
     Log {
-        /// The vmcore.
-        vmcore: std::path::PathBuf,
+        /// vmcore, crash directory, pstore directory, region image or text.
+        input: std::path::PathBuf,
         /// Print JSON (schema: crashview.log/1).
         #[arg(long)]
         json: bool,
@@ -78,13 +86,20 @@ enum Command {
     /// with file:line (when debug files are found), and the panic-phase
     /// timeline (exact from the recorder's journal, else inferred from the log).
     Report {
-        /// Region image, pstore directory, systemd-pstore archive, vmcore or text.
-        input: std::path::PathBuf,
+        /// Region image, pstore directory, systemd-pstore archive, crash
+        /// directory (kdump-tools, kexec-tools), vmcore or text; several
+        /// with --jsonl.
+        #[arg(required = true)]
+        inputs: Vec<std::path::PathBuf>,
         /// Print JSON (schema: crashview.report/1). Never opens the TUI.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "jsonl")]
         json: bool,
+        /// Print one compact JSON report per line, one per input, each as
+        /// soon as it is read (for query engines and many inputs).
+        #[arg(long)]
+        jsonl: bool,
         /// Print the text report even on a terminal (no TUI).
-        #[arg(long, visible_alias = "plain", conflicts_with = "json")]
+        #[arg(long, visible_alias = "plain", conflicts_with_all = ["json", "jsonl"])]
         no_tui: bool,
         #[command(flatten)]
         symbols: SymbolArgs,
@@ -105,19 +120,25 @@ enum Command {
     /// Print the manual page (roff) to standard output.
     Man,
     /// Group many dumps by crash signature (reason + top frames), with counts
-    /// and first/last seen. A directory without pstore files of its own
-    /// stands for its subdirectories (a systemd-pstore archive).
+    /// and first/last seen. A crash directory (kdump-tools, kexec-tools) is
+    /// one dump; any other directory without pstore files of its own stands
+    /// for its entries (a systemd-pstore archive, /var/crash).
     Triage {
         /// Inputs (any kind `report` reads), or directories of them.
         #[arg(required = true)]
         inputs: Vec<std::path::PathBuf>,
         /// Print JSON (schema: crashview.triage/1).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "jsonl")]
         json: bool,
+        /// Stream one JSON object per dump (schema: crashview.triage.row/1)
+        /// instead of the groups, in constant memory: for DuckDB, Spark,
+        /// BigQuery.
+        #[arg(long)]
+        jsonl: bool,
     },
     /// What a vmcore is: release, crash time, panic, KASLR offset, CPUs, format.
     Info {
-        /// The vmcore.
+        /// The vmcore, or a crash directory holding it.
         vmcore: std::path::PathBuf,
         /// Print JSON (schema: crashview.info/1).
         #[arg(long)]
@@ -193,6 +214,25 @@ pub struct RamoopsArgs {
     pub ftrace_zones: Option<u64>,
 }
 
+impl RamoopsArgs {
+    /// Validates the numeric ranges and converts to reader overrides.
+    pub fn to_overrides(&self) -> anyhow::Result<Overrides> {
+        let small = |name: &str, v: Option<u64>| -> anyhow::Result<Option<u32>> {
+            v.map(|v| u32::try_from(v).with_context(|| format!("--{name} {v} is out of range")))
+                .transpose()
+        };
+        Ok(Overrides {
+            mem_size: self.mem_size,
+            record_size: self.record_size,
+            console_size: self.console_size,
+            ftrace_size: self.ftrace_size,
+            pmsg_size: self.pmsg_size,
+            ecc: small("ecc", self.ecc)?,
+            ftrace_zones: small("ftrace-zones", self.ftrace_zones)?,
+        })
+    }
+}
+
 fn parse_num(s: &str) -> Result<u64, String> {
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u64::from_str_radix(h, 16),
@@ -209,16 +249,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => journal_cmd::run(&input, journal_offset, json),
         Command::Report {
-            input,
+            inputs,
             json,
+            jsonl,
             no_tui,
             symbols,
         } => {
-            if !json && !no_tui && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
-            {
-                tui::run(&input, symbols.options())
-            } else {
-                report_cmd::report(&input, json, symbols.options().as_ref())
+            let format = match (json, jsonl) {
+                (_, true) => report_cmd::Format::JsonLines,
+                (true, _) => report_cmd::Format::Json,
+                _ => report_cmd::Format::Text,
+            };
+            let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+            match inputs.as_slice() {
+                [one] if format == report_cmd::Format::Text && !no_tui && tty => {
+                    tui::run(one, symbols.options())
+                }
+                _ => report_cmd::report(&inputs, format, symbols.options().as_ref()),
             }
         }
         Command::Tui { input, symbols } => tui::run(&input, symbols.options()),
@@ -232,11 +279,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
             Ok(())
         }
-        Command::Triage { inputs, json } => report_cmd::triage(&inputs, json),
+        Command::Triage {
+            inputs,
+            json,
+            jsonl,
+        } => report_cmd::triage(&inputs, json, jsonl),
         Command::Trace(a) => trace_cmd::trace(&a),
         Command::Symbolize(a) => trace_cmd::symbolize(&a),
-        Command::Log { vmcore, json } => vmcore_cmd::log(&vmcore, json),
-        Command::Info { vmcore, json } => vmcore_cmd::info(&vmcore, json),
+        Command::Log { input, json } => match input::vmcore_file(&input, Question::KernelLog) {
+            // A crash directory whose dump is unreadable: its dmesg file,
+            // as `report` reads it.
+            Ok(file) => match vmcore_cmd::log(&file, json) {
+                Err(e) if input.is_dir() => {
+                    eprintln!(
+                        "crashview: warning: {e:#}: reading the crash directory's dmesg file"
+                    );
+                    report_cmd::kernel_log(&input, json)
+                }
+                r => r,
+            },
+            Err(_) => report_cmd::kernel_log(&input, json),
+        },
+        Command::Info { vmcore, json } => {
+            vmcore_cmd::info(&input::vmcore_file(&vmcore, Question::VmcoreFacts)?, json)
+        }
         Command::Pstore(PstoreCommand::List {
             input,
             json,

@@ -4,63 +4,49 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use crashview_ramoops::pstore::{self, PstoreFile, Source};
+use crashview_analysis::input::{self, LoadOptions, Question};
+use crashview_ramoops::pstore::{PstoreFile, Source};
 use crashview_ramoops::region::{Diagnostic, Overrides, Region, Severity};
 use serde::Serialize;
-
-use crate::input::{self, Input};
 
 /// Everything read from one input: files plus what was noticed.
 struct Loaded {
     files: Vec<PstoreFile>,
-    region: Option<Region>,
+    region: Option<Box<Region>>,
     diagnostics: Vec<Diagnostic>,
 }
 
 fn load(path: &Path, ov: &Overrides) -> anyhow::Result<Loaded> {
-    match input::open(path)? {
-        Input::PstoreDir => {
-            let files = pstore::read_dir(path)
-                .with_context(|| format!("{}: reading pstore directory", path.display()))?;
-            Ok(Loaded {
-                files,
-                region: None,
-                diagnostics: Vec::new(),
-            })
-        }
-        Input::Region(bytes) => {
-            // A panic recorder's region ends with its journal: the ramoops
-            // zones stop where the journal starts (unless told otherwise).
-            let journal_at = crate::journal_cmd::locate(&bytes, None).map(|(off, _)| off as u64);
-            let ov = match journal_at {
-                Some(off) if ov.mem_size.is_none() => Overrides {
-                    mem_size: Some(off),
-                    ..*ov
-                },
-                _ => *ov,
-            };
-            let region = Region::scan(&bytes, &ov)
-                .with_context(|| format!("{}: not a readable ramoops region", path.display()))?;
-            let files = region.records().iter().map(|r| r.pstore_file()).collect();
-            let mut diagnostics = region.all_diagnostics();
-            if let Some(off) = journal_at {
-                diagnostics.insert(
-                    0,
-                    Diagnostic {
-                        severity: Severity::Note,
-                        offset: off,
-                        zone: None,
-                        message: format!("panic journal found here (see `crashview journal`); ramoops zones end at {:#x}", ov.mem_size.unwrap_or(off)),
-                    },
-                );
-            }
-            Ok(Loaded {
-                files,
-                region: Some(region),
-                diagnostics,
-            })
-        }
+    let opts = LoadOptions {
+        ramoops: *ov,
+        ..LoadOptions::default()
+    };
+    let inp = input::load_with(path, &opts)?;
+    inp.require(Question::Records)?;
+    let mut diagnostics = inp
+        .region
+        .as_ref()
+        .map(|r| r.all_diagnostics())
+        .unwrap_or_default();
+    if let (Some(j), Some(r)) = (&inp.journal, &inp.region) {
+        diagnostics.insert(
+            0,
+            Diagnostic {
+                severity: Severity::Note,
+                offset: j.offset as u64,
+                zone: None,
+                message: format!(
+                    "panic journal found here (see `crashview journal`); ramoops zones end at {:#x}",
+                    r.params.mem_size
+                ),
+            },
+        );
     }
+    Ok(Loaded {
+        files: inp.files,
+        region: inp.region,
+        diagnostics,
+    })
 }
 
 fn print_diagnostics(path: &Path, diags: &[Diagnostic]) {

@@ -1,100 +1,191 @@
-//! `crashview report` and `crashview triage`: formatting over
-//! crashview-analysis, which decides everything.
+//! `crashview report`, `crashview triage` and `crashview log` of inputs
+//! that are not a vmcore: formatting over crashview-analysis, which decides
+//! everything.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crashview_analysis::input::{self, Question};
+use crashview_analysis::triage::{Grouper, Row};
 use crashview_analysis::{self as analysis, text, Report};
 use crashview_symbolize::debug_files::DebugOptions;
 
 fn analyze(path: &Path) -> anyhow::Result<Report> {
-    let input = analysis::input::load(path)?;
+    let input = input::load(path)?;
     Ok(analysis::analyze(&input))
 }
 
-/// `crashview report INPUT [--json]`, its traces symbolized unless
-/// `symbols` is `None`.
-pub fn report(path: &Path, json: bool, symbols: Option<&DebugOptions>) -> anyhow::Result<()> {
-    let mut r = analyze(path)?;
-    if let Some(opts) = symbols {
-        r.symbolize(opts)?;
+/// How `report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The text report.
+    Text,
+    /// One pretty JSON document (one input).
+    Json,
+    /// One compact JSON object per line, per input.
+    JsonLines,
+}
+
+/// `crashview report INPUT... [--json|--jsonl]`, the traces symbolized
+/// unless `symbols` is `None`. Inputs that cannot be read are warned about
+/// and the others still reported; the run fails if none could be.
+pub fn report(
+    paths: &[PathBuf],
+    format: Format,
+    symbols: Option<&DebugOptions>,
+) -> anyhow::Result<()> {
+    if format == Format::Json && paths.len() > 1 {
+        anyhow::bail!(
+            "--json writes one document for one input; for {} inputs use --jsonl (one object per line)",
+            paths.len()
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut failed: Option<anyhow::Error> = None;
+    let mut done = 0usize;
+    for (i, p) in paths.iter().enumerate() {
+        let mut r = match analyze(p) {
+            Ok(r) => r,
+            Err(e) if paths.len() > 1 => {
+                eprintln!("crashview: warning: {e:#}");
+                failed = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(opts) = symbols {
+            r.symbolize(opts)?;
+        }
+        match format {
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut out, &r)?;
+                writeln!(out)?;
+            }
+            Format::JsonLines => {
+                serde_json::to_writer(&mut out, &r)?;
+                writeln!(out)?;
+                out.flush()?;
+            }
+            Format::Text => {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                text::write_report(&mut out, &r)?;
+            }
+        }
+        done += 1;
+    }
+    out.flush()?;
+    match failed {
+        Some(e) if done == 0 => Err(e.context("no input could be read")),
+        _ => Ok(()),
+    }
+}
+
+/// `crashview log INPUT` of an input that is not a vmcore read in place:
+/// the kernel log the report reads (the newest kmsg dump, a console
+/// record, the text), one console line per line.
+pub fn kernel_log(path: &Path, json: bool) -> anyhow::Result<()> {
+    let inp = input::load(path)?;
+    inp.require(Question::KernelLog)?;
+    let r = analysis::analyze(&inp);
+    for d in &r.diagnostics {
+        eprintln!("crashview: warning: {d}");
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if json {
-        serde_json::to_writer_pretty(&mut out, &r)?;
+        let v = serde_json::json!({
+            "schema": "crashview.log/1",
+            "file": r.input,
+            "format": r.kind.name(),
+            "source": r.log.source,
+            "records": r.log.lines.iter().map(|l| serde_json::json!({
+                "ts_nsec": l.ts_ns, "level": l.level, "text": l.text,
+            })).collect::<Vec<_>>(),
+        });
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
-        text::write_report(&mut out, &r)?;
+        for l in &r.log.lines {
+            writeln!(out, "{}", l.console())?;
+        }
     }
     out.flush()?;
     Ok(())
 }
 
-/// Does `dir` hold pstore files directly (not only in subdirectories)?
-fn has_pstore_files(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|rd| {
-        rd.flatten().any(|e| {
-            e.file_type().is_ok_and(|t| t.is_file())
-                && crashview_ramoops::pstore::PstoreFile::parse_name(
-                    &e.file_name().to_string_lossy(),
-                )
-                .is_some()
-        })
-    })
-}
-
-/// Expands a pile: a directory without pstore files of its own stands for
-/// its subdirectories (a systemd-pstore archive holds one per crash).
-fn expand(path: &Path, depth: u32, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    if !path.is_dir() || has_pstore_files(path) || depth >= 3 {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut subs: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("{}: cannot list", path.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    subs.sort();
-    for s in subs {
-        expand(&s, depth + 1, out)?;
-    }
-    Ok(())
-}
-
-/// `crashview triage INPUT... [--json]`.
-pub fn triage(paths: &[PathBuf], json: bool) -> anyhow::Result<()> {
-    let mut inputs = Vec::new();
-    for p in paths {
-        expand(p, 0, &mut inputs)?;
-    }
-    let mut reports = Vec::with_capacity(inputs.len());
-    let mut failed = 0usize;
-    for p in &inputs {
-        match analyze(p) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                failed += 1;
-                eprintln!("crashview: warning: {e:#}");
-            }
-        }
-    }
-    let groups = analysis::triage::group(&reports);
+/// `crashview triage INPUT... [--json|--jsonl]`. With `--jsonl`, one row
+/// per dump is written as soon as it is read (constant memory); otherwise
+/// the groups, with one report in memory at a time.
+pub fn triage(paths: &[PathBuf], json: bool, jsonl: bool) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut grouper = Grouper::default();
+    let (mut dumps, mut failed) = (0usize, 0usize);
+    let mut io_err: Option<std::io::Error> = None;
+    for p in paths {
+        input::pile::walk(p, &mut |item| {
+            if io_err.is_some() {
+                return;
+            }
+            let res = match item {
+                Ok(path) => analyze(&path).map_err(|e| (path.display().to_string(), e)),
+                Err(listing) => {
+                    eprintln!("crashview: warning: {listing}");
+                    return;
+                }
+            };
+            let written = match res {
+                Ok(r) => {
+                    dumps += 1;
+                    if jsonl {
+                        serde_json::to_writer(&mut out, &Row::of(&r))
+                            .map_err(std::io::Error::from)
+                            .and_then(|()| writeln!(out))
+                    } else {
+                        grouper.add(&r);
+                        Ok(())
+                    }
+                }
+                Err((name, e)) => {
+                    failed += 1;
+                    let msg = format!("{e:#}");
+                    eprintln!("crashview: warning: {msg}");
+                    if jsonl {
+                        serde_json::to_writer(&mut out, &Row::unreadable(&name, &msg))
+                            .map_err(std::io::Error::from)
+                            .and_then(|()| writeln!(out))
+                    } else {
+                        Ok(())
+                    }
+                }
+            };
+            if let Err(e) = written {
+                io_err = Some(e);
+            }
+        });
+    }
+    if let Some(e) = io_err {
+        return Err(e.into());
+    }
+    if jsonl {
+        out.flush()?;
+        return Ok(());
+    }
+    let groups = grouper.finish();
     if json {
         let v = serde_json::json!({
             "schema": "crashview.triage/1",
-            "dumps": reports.len(),
+            "dumps": dumps,
             "unreadable": failed,
             "groups": groups,
         });
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
-        text::write_triage(&mut out, &groups, reports.len())?;
+        text::write_triage(&mut out, &groups, dumps)?;
         if failed > 0 {
             writeln!(out, "\n{failed} input(s) unreadable (see warnings)")?;
         }

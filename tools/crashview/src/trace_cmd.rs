@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use crashview_analysis::input::{self, Question};
 use crashview_analysis::symbols::{note_text, source_lines, DebugFilesUsed, SourceLine};
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions};
 use crashview_symbolize::parse::{self, Entry, Frame, Log, Trace};
@@ -87,51 +88,45 @@ struct Source {
     text: String,
 }
 
-fn looks_like_text(b: &[u8]) -> bool {
-    let head = b.get(..b.len().min(64 << 10)).unwrap_or(b);
-    !head.contains(&0)
-}
-
+/// The texts of an input to search for traces: each pstore record, the
+/// text, or a vmcore's log, read through the one input detector.
 fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    if meta.is_dir() {
-        let files = crashview_ramoops::pstore::read_dir(path)
-            .with_context(|| format!("{}: reading pstore directory", path.display()))?;
-        return Ok(files
-            .into_iter()
-            .filter(|f| !f.compressed)
-            .map(|f| Source {
-                label: path.join(&f.name).display().to_string(),
-                text: String::from_utf8_lossy(&f.contents).into_owned(),
-            })
-            .collect());
+    let inp = input::load(path)?;
+    inp.require(Question::Traces)?;
+    for d in &inp.diagnostics {
+        eprintln!("crashview: warning: {d}");
     }
-    if meta.len() > MAX_TEXT.max(1 << 30) {
-        anyhow::bail!("{}: {} bytes is too large", path.display(), meta.len());
+    let mut sources = Vec::new();
+    if let Some(text) = inp.text {
+        sources.push(Source {
+            label: inp.name.clone(),
+            text,
+        });
     }
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    if looks_like_text(&bytes) {
-        return Ok(vec![Source {
-            label: path.display().to_string(),
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }]);
+    if let Some(v) = &inp.vmcore {
+        let mut text = String::new();
+        for l in &v.log {
+            text.push_str(&l.console());
+            text.push('\n');
+        }
+        sources.push(Source {
+            label: inp.name.clone(),
+            text,
+        });
     }
-    let region = crashview_ramoops::region::Region::scan(&bytes, &Default::default())
-        .with_context(|| {
-            format!(
-                "{}: neither text nor a readable ramoops region",
-                path.display()
-            )
-        })?;
-    Ok(region
-        .records()
-        .iter()
-        .map(|r| Source {
-            label: format!("{}:{}", path.display(), r.file_name()),
-            text: String::from_utf8_lossy(&r.file_contents()).into_owned(),
-        })
-        .collect())
+    let region = inp.region.is_some();
+    for f in inp.files.into_iter().filter(|f| !f.compressed) {
+        let label = if region {
+            format!("{}:{}", path.display(), f.name)
+        } else {
+            path.join(&f.name).display().to_string()
+        };
+        sources.push(Source {
+            label,
+            text: String::from_utf8_lossy(&f.contents).into_owned(),
+        });
+    }
+    Ok(sources)
 }
 
 fn hex(b: &[u8]) -> String {

@@ -90,7 +90,9 @@ fn region_without_a_journal_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("sysrq-ecc/region.bin: no panic journal found"),
+        err.contains(
+            "sysrq-ecc/region.bin: this is a ramoops region image: it holds no panic journal"
+        ),
         "{err}"
     );
 }

@@ -10,7 +10,7 @@ use crashview_analysis::{analyze, input, text, triage, DebugOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(inp) = input::from_bytes("fuzz".into(), data) else {
+    let Ok(inp) = input::from_bytes("fuzz".into(), data, &input::LoadOptions::default()) else {
         return;
     };
     let mut r = analyze(&inp);
