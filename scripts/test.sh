@@ -80,8 +80,14 @@ if [ "${CRASHVIEW_SKIP_QEMU:-0}" != 1 ]; then
 	dbg_vmlinux=$(bash -c '. fixtures/lib.sh; get_kernel >/dev/null; get_dbg_vmlinux; echo "$DBG_VMLINUX"')
 fi
 
+# DuckDB (PyPI) reads `triage --jsonl` in the fleet-output test.
+log "DuckDB for the triage --jsonl test"
+[ -x target/py-duckdb/bin/python ] || python3 -m venv target/py-duckdb
+target/py-duckdb/bin/python -c 'import duckdb' 2>/dev/null || target/py-duckdb/bin/pip install -q duckdb
+duckdb_py=$PWD/target/py-duckdb/bin/python
+
 log "cargo test"
-CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} CRASHVIEW_PATCH_FIXTURES=${fresh_pp} \
+CRASHVIEW_DUCKDB_PYTHON=$duckdb_py CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} CRASHVIEW_PATCH_FIXTURES=${fresh_pp} \
 	CRASHVIEW_DBG_VMLINUX=${dbg_vmlinux:-} \
 	cargo test -j2 --workspace
 

@@ -37,6 +37,7 @@ Features: none. File I/O lives in [`input`] and [`symbols`] only;
 everything else works on loaded data.
 */
 #![deny(missing_docs)]
+#![deny(clippy::arithmetic_side_effects)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)

@@ -87,11 +87,19 @@ pub fn parse_line(raw: &str) -> (Option<u8>, Option<u64>, &str) {
                     && (1..=9).contains(&usec.len())
                     && usec.bytes().all(|b| b.is_ascii_digit())
                 {
-                    let sec: u64 = sec.parse().unwrap_or(0);
-                    let frac: u64 = usec.parse().unwrap_or(0);
-                    let scale = 10u64.pow(9 - usec.len() as u32);
-                    ts = Some(sec.saturating_mul(1_000_000_000) + frac * scale);
-                    s = tail.strip_prefix(' ').unwrap_or(tail);
+                    // A seconds field too large for u64 nanoseconds is not
+                    // a printk timestamp: the line keeps it as text.
+                    let digits = u32::try_from(usec.len()).unwrap_or(9);
+                    let scale = 10u64.checked_pow(9u32.saturating_sub(digits));
+                    let ns = sec.parse::<u64>().ok().and_then(|sec| {
+                        let frac: u64 = usec.parse().ok()?;
+                        sec.checked_mul(1_000_000_000)?
+                            .checked_add(frac.checked_mul(scale?)?)
+                    });
+                    if let Some(ns) = ns {
+                        ts = Some(ns);
+                        s = tail.strip_prefix(' ').unwrap_or(tail);
+                    }
                 }
             }
         }
@@ -255,6 +263,18 @@ pub fn build(input: &Input, diags: &mut Vec<String>) -> (Vec<RecordInfo>, Vec<Du
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamp_too_large_for_nanoseconds_stays_text() {
+        // 10^17 s is 10^26 ns: past u64. It used to wrap in release builds
+        // and panic in debug and fuzz builds.
+        let raw = "[99999999999999999.123456] x";
+        assert_eq!(parse_line(raw), (None, None, raw));
+        // The largest that fits.
+        let (_, ts, text) = parse_line("[18446744073.709551] y");
+        assert_eq!((ts, text), (Some(18_446_744_073_709_551_000), "y"));
+        assert_eq!(parse_line("[18446744074.000000] z").1, None);
+    }
 
     #[test]
     fn prefixes() {

@@ -248,7 +248,7 @@ fn cpu_line(t: &str) -> Option<CpuLine> {
     let mut taint = None;
     let mut release_part = tail;
     if let Some(p) = tail.find(" Tainted: ") {
-        let field = tail.get(p + " Tainted: ".len()..)?;
+        let field = tail.get(p..)?.get(" Tainted: ".len()..)?;
         // The flags are letters and spaces; the release starts with a digit.
         let cut = field
             .find(|c: char| c.is_ascii_digit())
@@ -257,7 +257,7 @@ fn cpu_line(t: &str) -> Option<CpuLine> {
         release_part = field.get(cut..)?;
     } else if let Some(p) = tail.find(" Not tainted ") {
         taint = Some(decode_taint(""));
-        release_part = tail.get(p + " Not tainted ".len()..)?;
+        release_part = tail.get(p..)?.get(" Not tainted ".len()..)?;
     }
     Some(CpuLine {
         cpu: cpu.trim().parse().ok(),
@@ -290,7 +290,7 @@ pub fn summarize(log: &KernelLog) -> (PanicSummary, Vec<TraceInfo>) {
             }
         }
         if let Some(m) = panic_message(t) {
-            s.panic_lines += 1;
+            s.panic_lines = s.panic_lines.saturating_add(1);
             if s.panic.is_none() {
                 s.panic = Some(Marker {
                     kind: "panic",

@@ -107,7 +107,7 @@ pub fn source_lines(r: &Resolution) -> Vec<SourceLine> {
             file: s.file.clone(),
             line: s.line,
             column: s.column,
-            inlined: i + 1 < n,
+            inlined: i < n.saturating_sub(1),
         })
         .collect()
 }

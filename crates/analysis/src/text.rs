@@ -27,7 +27,11 @@ pub fn ms(ns: u64) -> String {
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
 /// (Howard Hinnant's civil_from_days).
+// Clamped to ±10^12 days (far past any dump's clock), every step below
+// fits in i64.
+#[allow(clippy::arithmetic_side_effects)]
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let days = days.clamp(-1_000_000_000_000, 1_000_000_000_000);
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -115,7 +119,7 @@ pub fn write_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             ts(p.ts_ns),
             p.text,
             if s.panic_lines > 1 {
-                format!(" (+{} more panic lines)", s.panic_lines - 1)
+                format!(" (+{} more panic lines)", s.panic_lines.saturating_sub(1))
             } else {
                 String::new()
             }
@@ -173,7 +177,11 @@ pub fn write_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             write_source(out, r, f)?;
         }
         if t.frames.len() > MAX_FRAMES {
-            writeln!(out, "    … {} more frames", t.frames.len() - MAX_FRAMES)?;
+            writeln!(
+                out,
+                "    … {} more frames",
+                t.frames.len().saturating_sub(MAX_FRAMES)
+            )?;
         }
     }
     if let Some(d) = &r.debug_files {
@@ -221,8 +229,8 @@ fn write_source(out: &mut dyn Write, r: &Report, f: &FrameInfo) -> io::Result<()
 pub fn rel(t: u64, t0: Option<u64>) -> String {
     let (sign, d) = match t0 {
         None => ("", t),
-        Some(t0) if t < t0 => ("-", t0 - t),
-        Some(t0) => ("+", t - t0),
+        Some(t0) if t < t0 => ("-", t0.saturating_sub(t)),
+        Some(t0) => ("+", t.saturating_sub(t0)),
     };
     format!(
         "{sign}{}.{:06}",
@@ -405,7 +413,7 @@ pub fn write_triage(out: &mut dyn Write, groups: &[Group], total: usize) -> io::
             "        e.g. {}{}",
             shown.join(", "),
             if g.inputs.len() > 3 {
-                format!(" (+{} more)", g.inputs.len() - 3)
+                format!(" (+{} more)", g.inputs.len().saturating_sub(3))
             } else {
                 String::new()
             }

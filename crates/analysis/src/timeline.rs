@@ -402,7 +402,7 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
                     log_line: None,
                     performer,
                 });
-                open = Some(steps.len() - 1);
+                open = steps.len().checked_sub(1);
             }
             EntryKind::StepEnd => {
                 let at = steps
@@ -576,6 +576,12 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
     }
 }
 
+/// Position `2 * line + k` of an inferred step: right before line `line`
+/// (k = 0), on it (1), right after it (2).
+fn at_line(line: usize, k: usize) -> usize {
+    line.saturating_mul(2).saturating_add(k)
+}
+
 /// The inferred timeline of a stock kernel, from its log markers.
 pub fn infer(log: &KernelLog, dumps: &[Dump], vmcore: Option<&VmcoreData>) -> Timeline {
     // (position, step): 2*line+1 for a marker on a line, 2*line+2 for
@@ -590,7 +596,7 @@ pub fn infer(log: &KernelLog, dumps: &[Dump], vmcore: Option<&VmcoreData>) -> Ti
             seen_report = true;
             Some(Step::inferred("oops", l.ts_ns, ev(), Some(i)))
         } else if panic_message(t).is_some() {
-            panics += 1;
+            panics = panics.saturating_add(1);
             let name = if panics == 1 { "panic" } else { "nested panic" };
             Some(Step::inferred(name, l.ts_ns, ev(), Some(i)))
         } else if t.starts_with("Kernel Offset:") {
@@ -605,7 +611,7 @@ pub fn infer(log: &KernelLog, dumps: &[Dump], vmcore: Option<&VmcoreData>) -> Ti
             None
         };
         if let Some(s) = step {
-            found.push((2 * i + 1, s));
+            found.push((at_line(i, 1), s));
         }
     }
     // kmsg dumps ran right after the last line they hold.
@@ -618,14 +624,14 @@ pub fn infer(log: &KernelLog, dumps: &[Dump], vmcore: Option<&VmcoreData>) -> Ti
         // A dump whose last line is not in the log (an older dump than the
         // log's window) goes where its timestamp falls.
         let pos = match at {
-            Some(i) => 2 * i + 2,
+            Some(i) => at_line(i, 2),
             None => {
                 let next = d.last_ts_ns.and_then(|t| {
                     log.lines
                         .iter()
                         .position(|l| l.ts_ns.is_some_and(|x| x > t))
                 });
-                next.map_or(2 * log.lines.len() + 2, |i| 2 * i)
+                next.map_or(at_line(log.lines.len(), 2), |i| at_line(i, 0))
             }
         };
         let mut s = Step::inferred(
@@ -654,7 +660,7 @@ pub fn infer(log: &KernelLog, dumps: &[Dump], vmcore: Option<&VmcoreData>) -> Ti
                 "vmcore with CRASHTIME: the crash kernel wrote it".into(),
                 None,
             );
-            found.push((2 * log.lines.len() + 3, s));
+            found.push((at_line(log.lines.len(), 3), s));
         }
     }
     // Stable: a dump and a marker never share a position, but two dumps may.
