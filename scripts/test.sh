@@ -33,6 +33,17 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy -j2 --workspace --all-targets -- -D warnings
+# rust-version is the toolchain the lockfile is checked with, not a wish:
+# the lockfile must build unchanged (--locked) with exactly that release,
+# and nothing may be held back below it (cargo tree -d: one object, one
+# miniz_oxide).
+msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+log "cargo +$msrv check --locked (the workspace rust-version)"
+rustup run "$msrv" rustc --version >/dev/null 2>&1 || rustup toolchain install "$msrv" --profile minimal
+cargo "+$msrv" check -j2 --locked --workspace --all-targets
+dups=$(cargo tree -d --locked -e normal,build 2>/dev/null | grep -E '^(object|miniz_oxide|gimli|addr2line) ' || true)
+[ -z "$dups" ] || { echo "duplicate versions in the lockfile:" >&2; echo "$dups" >&2; exit 1; }
+
 log "no_std build of the shared format crate (kernel target)"
 cargo build -j2 -p crashview-ramoops --no-default-features --target x86_64-unknown-none
 

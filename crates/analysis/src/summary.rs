@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::log::KernelLog;
-use crate::symbols::SourceLine;
+use crate::source::SourceLine;
 
 /// A log line the summary points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

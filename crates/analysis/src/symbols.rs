@@ -7,70 +7,13 @@
 //! shows the report first and the locations when they arrive, and triage
 //! never needs them.
 
-use serde::Serialize;
-
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
 use crashview_symbolize::parse::{self, Frame, Log};
-use crashview_symbolize::resolve::{Note, Resolution};
+use crashview_symbolize::resolve::Note;
 use crashview_symbolize::SectionArena;
 
-use crate::Report;
-
-/// One source position of a frame.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SourceLine {
-    /// Function (from DWARF).
-    pub function: Option<String>,
-    /// Source file as the compiler recorded it.
-    pub file: Option<String>,
-    /// Line, 1-based.
-    pub line: Option<u32>,
-    /// Column, 1-based.
-    pub column: Option<u32>,
-    /// Inlined into the next entry's function (which lists the call site).
-    pub inlined: bool,
-}
-
-/// `function at file:line`, ` (inlined)` when it is; `??`/`?` for what
-/// DWARF does not say (binutils' spelling).
-impl core::fmt::Display for SourceLine {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "{} at {}:",
-            self.function.as_deref().unwrap_or("??"),
-            self.file.as_deref().unwrap_or("??")
-        )?;
-        match self.line {
-            Some(l) => write!(f, "{l}")?,
-            None => f.write_str("?")?,
-        }
-        if self.inlined {
-            f.write_str(" (inlined)")?;
-        }
-        Ok(())
-    }
-}
-
-/// The debug files a report was symbolized with.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DebugFilesUsed {
-    /// The vmlinux, if one was found or given.
-    pub vmlinux: Option<String>,
-    /// Modules found: name and file.
-    pub modules: Vec<ModuleFile>,
-    /// What is missing or suspicious.
-    pub warnings: Vec<String>,
-}
-
-/// A module's debug file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ModuleFile {
-    /// Module name (`-` written `_`).
-    pub name: String,
-    /// The file used.
-    pub path: String,
-}
+use crate::report::Report;
+pub use crate::source::{source_lines, DebugFilesUsed, ModuleFile, SourceLine};
 
 /// Source locations for every frame of a report, ready to
 /// [`apply`](Symbols::apply) (computed apart from the report so a UI can
@@ -94,22 +37,6 @@ pub fn note_text(n: &Note) -> String {
         }
         other => other.to_string(),
     }
-}
-
-/// The source lines of one resolution, innermost first.
-pub fn source_lines(r: &Resolution) -> Vec<SourceLine> {
-    let n = r.frames.len();
-    r.frames
-        .iter()
-        .enumerate()
-        .map(|(i, s)| SourceLine {
-            function: s.function.clone(),
-            file: s.file.clone(),
-            line: s.line,
-            column: s.column,
-            inlined: i < n.saturating_sub(1),
-        })
-        .collect()
 }
 
 fn resolve_frame(
@@ -156,23 +83,6 @@ pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadErro
         frames,
         files: DebugFilesUsed::from(&files),
     })
-}
-
-impl From<&DebugFiles> for DebugFilesUsed {
-    fn from(files: &DebugFiles) -> Self {
-        DebugFilesUsed {
-            vmlinux: files.vmlinux.as_ref().map(|v| v.0.display().to_string()),
-            modules: files
-                .modules
-                .iter()
-                .map(|(name, p, _)| ModuleFile {
-                    name: name.clone(),
-                    path: p.display().to_string(),
-                })
-                .collect(),
-            warnings: files.warnings.clone(),
-        }
-    }
 }
 
 impl Symbols {

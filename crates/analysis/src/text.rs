@@ -4,10 +4,10 @@
 
 use std::io::{self, Write};
 
+use crate::report::Report;
 use crate::summary::FrameInfo;
 use crate::timeline::{Step, Timeline, TimelineSource};
 use crate::triage::Group;
-use crate::Report;
 
 /// Frames printed per trace in the text report.
 const MAX_FRAMES: usize = 12;

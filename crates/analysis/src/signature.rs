@@ -1,0 +1,118 @@
+//! Crash signatures: what makes two dumps "the same crash".
+//!
+//! A signature is the reason (the first report's title, else the panic
+//! message) and the top [`TOP_FRAMES`] reliable frames of the first trace,
+//! with everything that varies between occurrences of one bug removed:
+//! frame offsets and sizes, addresses, and numbers in the reason
+//! (`address: 0000000000000008` and `[#1]` become `address: _`, `[#_]`).
+
+use serde::Serialize;
+
+use crate::summary::{PanicSummary, TraceInfo};
+
+/// Frames kept in a signature.
+pub const TOP_FRAMES: usize = 5;
+
+/// A crash signature.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Signature {
+    /// 16 hex digits: FNV-1a of reason and frames (stable across runs).
+    pub id: String,
+    /// The normalized reason.
+    pub reason: String,
+    /// `function [module]` of the top frames, innermost first.
+    pub frames: Vec<String>,
+}
+
+/// Functions of the reporting machinery itself (panic, WARN, BUG, stack
+/// dumping, exception entry): the same in every crash, so not part of a
+/// signature.
+const MACHINERY: &[&str] = &[
+    "dump_stack_lvl",
+    "dump_stack",
+    "panic",
+    "vpanic",
+    "__warn",
+    "warn_slowpath_fmt",
+    "report_bug",
+    "handle_bug",
+    "exc_invalid_op",
+    "asm_exc_invalid_op",
+    "die",
+    "oops_end",
+    "__die",
+];
+
+/// Replaces numbers (decimal, hex, `0x…`) with `_`, keeping words.
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for tok in s.split_inclusive(|c: char| !c.is_ascii_alphanumeric()) {
+        let (word, sep) = match tok.char_indices().last() {
+            Some((i, c)) if !c.is_ascii_alphanumeric() => (tok.get(..i).unwrap_or(""), &tok[i..]),
+            _ => (tok, ""),
+        };
+        let w = word.strip_prefix("0x").unwrap_or(word);
+        let numeric = !w.is_empty()
+            && (w.bytes().all(|b| b.is_ascii_digit())
+                || (w.len() >= 8 && w.bytes().all(|b| b.is_ascii_hexdigit()))
+                || (word.starts_with("0x") && w.bytes().all(|b| b.is_ascii_hexdigit())));
+        out.push_str(if numeric { "_" } else { word });
+        out.push_str(sep);
+    }
+    // `func+_/_` (a symbol with offset/size) is the function alone.
+    out.replace("+_/_", "").replace("+_", "").trim().to_string()
+}
+
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The signature of a report's summary and traces.
+pub fn signature(s: &PanicSummary, traces: &[TraceInfo]) -> Signature {
+    let reason = s
+        .first_report
+        .as_ref()
+        .map(|r| r.text.as_str())
+        .or(s.panic.as_ref().map(|p| p.text.as_str()))
+        .map(normalize)
+        .unwrap_or_else(|| "no crash found".into());
+    // The first report's trace: the first trace at or after its line.
+    let first = s.first_report.as_ref().map_or(0, |r| r.line);
+    let trace = traces
+        .iter()
+        .find(|t| t.lines.1 >= first)
+        .or(traces.first());
+    let frames: Vec<String> = trace
+        .map(|t| {
+            t.frames
+                .iter()
+                .filter(|f| f.reliable && !f.user)
+                .filter_map(|f| {
+                    let func = f.function.as_deref()?;
+                    if MACHINERY.contains(&func) {
+                        return None;
+                    }
+                    Some(match &f.module {
+                        Some(m) => format!("{func} [{m}]"),
+                        None => func.to_string(),
+                    })
+                })
+                .take(TOP_FRAMES)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut parts: Vec<&str> = vec![reason.as_str()];
+    parts.extend(frames.iter().map(String::as_str));
+    Signature {
+        id: format!("{:016x}", fnv1a(&parts)),
+        reason,
+        frames,
+    }
+}
