@@ -44,6 +44,9 @@ cargo "+$msrv" check -j2 --locked --workspace --all-targets
 dups=$(cargo tree -d --locked -e normal,build 2>/dev/null | grep -E '^(object|miniz_oxide|gimli|addr2line) ' || true)
 [ -z "$dups" ] || { echo "duplicate versions in the lockfile:" >&2; echo "$dups" >&2; exit 1; }
 
+log "module cycles (scripts/module-cycles.py)"
+python3 scripts/module-cycles.py
+
 log "no_std build of the shared format crate (kernel target)"
 cargo build -j2 -p crashview-ramoops --no-default-features --target x86_64-unknown-none
 

@@ -44,7 +44,8 @@ fn unzstd(name: &str, bytes: &[u8], max: u64) -> Result<Vec<u8>, LoadError> {
 /// Detects and reads an input held in memory.
 pub fn from_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Input, LoadError> {
     if is_zstd(bytes) {
-        let out = unzstd(&name, bytes, MAX_DECOMPRESSED)?;
+        let max = opts.max_decompressed.unwrap_or(MAX_DECOMPRESSED);
+        let out = unzstd(&name, bytes, max)?;
         // One level: a zstd stream inside a zstd stream is not an input.
         if is_zstd(&out) {
             return Err(LoadError(format!(

@@ -199,6 +199,9 @@ pub struct LoadOptions {
     /// Where the recorder's journal starts in a region image (default:
     /// found by its header).
     pub journal_offset: Option<u64>,
+    /// Most bytes a zstd-compressed input may expand to (default
+    /// [`MAX_DECOMPRESSED`]); more is refused by name.
+    pub max_decompressed: Option<u64>,
 }
 
 /// Largest input file read into memory (vmcores are mapped instead).
