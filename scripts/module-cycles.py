@@ -18,7 +18,7 @@ import sys
 
 DEFAULT = [
     "crates/ramoops", "crates/journal", "crates/symbolize", "crates/vmcore",
-    "crates/printk", "crates/analysis", "kernel-side/panic-recorder",
+    "crates/printk", "crates/analysis", "crates/debuginfod", "kernel-side/panic-recorder",
     "tools/crashview",
 ]
 
