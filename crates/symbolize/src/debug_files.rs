@@ -9,8 +9,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::elf::{DebugObject, SectionArena};
 use crate::loader::{self, Mmap, ModuleIndex};
-use crate::{DebugObject, Log, SectionArena, Symbolizer};
+use crate::parse::Log;
+use crate::resolve::Symbolizer;
 
 /// Where to look for debug files.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -35,11 +35,27 @@ use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, Rela, SectionHeader, Sym};
 use object::{Endianness, Object, ObjectSection, SectionIndex};
 
-use crate::resolve::SourceFrame;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// The gimli reader over a debug section.
 pub type Slice<'data> = gimli::EndianSlice<'data, gimli::RunTimeEndian>;
+
+/// One source-level frame: a function and a position in it. The first of a
+/// list is the innermost (inlined) function; each next one is the caller it
+/// was inlined into, at the call site. (Defined here, where DWARF lookups
+/// produce it, so that [`resolve`](crate::resolve) depends on this layer
+/// and not the other way round.)
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceFrame {
+    /// Function name from DWARF.
+    pub function: Option<String>,
+    /// Source file (with the compilation directory prepended when relative).
+    pub file: Option<String>,
+    /// Line, 1-based.
+    pub line: Option<u32>,
+    /// Column, 1-based.
+    pub column: Option<u32>,
+}
 
 /// Most inline levels reported for one address.
 pub const MAX_INLINE_DEPTH: usize = 64;
@@ -151,8 +167,8 @@ impl<'data> DebugObject<'data> {
         let mut cursor: u64 = 0;
         for (i, sh) in sections.iter().enumerate() {
             let flags = sh.sh_flags(endian);
-            let alloc = flags & u64::from(elf::SHF_ALLOC) != 0;
-            let exec = flags & u64::from(elf::SHF_EXECINSTR) != 0;
+            let alloc = flags.0 & elf::SHF_ALLOC.0 != 0;
+            let exec = flags.0 & elf::SHF_EXECINSTR.0 != 0;
             let size = sh.sh_size(endian);
             if !alloc {
                 bases.push((0, false));
@@ -213,8 +229,12 @@ impl<'data> DebugObject<'data> {
         let Some(r) = self.read_ahead else { return };
         let file = self.elf.data();
         let start = (bytes.as_ptr() as usize).wrapping_sub(file.as_ptr() as usize);
-        if start < file.len() && !bytes.is_empty() {
-            r.will_need(start, bytes.len().min(file.len() - start));
+        // A slice from elsewhere gives a start past the end (or wraps).
+        match file.len().checked_sub(start) {
+            Some(room) if room > 0 && !bytes.is_empty() => {
+                r.will_need(start, bytes.len().min(room));
+            }
+            _ => {}
         }
     }
 
@@ -287,8 +307,8 @@ impl<'data> DebugObject<'data> {
             let stmt = (|| {
                 let abbrevs = dwarf.abbreviations(&h).ok()?;
                 let mut entries = h.entries(&abbrevs);
-                let (_, root) = entries.next_dfs().ok()??;
-                match root.attr_value(gimli::DW_AT_stmt_list).ok()?? {
+                let root = entries.next_dfs().ok()??;
+                match root.attr_value(gimli::DW_AT_stmt_list)? {
                     gimli::AttributeValue::DebugLineRef(o) => Some(o.0),
                     _ => None,
                 }
@@ -327,7 +347,7 @@ impl<'data> DebugObject<'data> {
     pub fn section_of(&self, address: u64) -> Option<(usize, u64)> {
         let i = self.placed.partition_point(|p| p.0 <= address);
         let &(base, size, index) = self.placed.get(i.checked_sub(1)?)?;
-        let off = address - base;
+        let off = address.checked_sub(base)?;
         (off < size.max(1)).then_some((index, off))
     }
 
@@ -357,10 +377,10 @@ impl<'data> DebugObject<'data> {
                 .elf_symbol_table()
                 .shndx(endian, object::SymbolIndex(index))
                 .map_or(0, |v| v as usize)
-        } else if s >= elf::SHN_LORESERVE {
+        } else if s.is_reserved() {
             0
         } else {
-            usize::from(s)
+            usize::from(s.0)
         }
     }
 
@@ -399,27 +419,20 @@ impl<'data> DebugObject<'data> {
         self.will_need(strtab);
         let mut first2 = vec![false; 1 << 16];
         for n in wanted.keys() {
-            let b = n.as_bytes();
-            let k = usize::from(b.first().copied().unwrap_or(0)) << 8
-                | usize::from(b.get(1).copied().unwrap_or(0));
-            if let Some(f) = first2.get_mut(k) {
+            if let Some(f) = first2.get_mut(first2_key(n.as_bytes())) {
                 *f = true;
             }
         }
-        let byte = |at: usize| strtab.get(at).copied().map_or(0, usize::from);
         for (i, sym) in symtab.symbols().iter().enumerate() {
             let t = sym.st_type();
             let st_name = sym.st_name(endian) as usize;
             if t == elf::STT_SECTION || t == elf::STT_FILE || st_name == 0 {
                 continue;
             }
-            if strtab.len() > st_name
-                && !first2
-                    .get(byte(st_name) << 8 | byte(st_name + 1))
-                    .copied()
-                    .unwrap_or(true)
-            {
-                continue;
+            if let Some(at) = strtab.get(st_name..) {
+                if !first2.get(first2_key(at)).copied().unwrap_or(true) {
+                    continue;
+                }
             }
             let Ok(name) = sym.name(endian, strings) else {
                 continue;
@@ -461,13 +474,13 @@ impl<'data> DebugObject<'data> {
             Some(sz) if defs.len() > 1 => defs
                 .iter()
                 .min_by_key(|d| {
-                    if d.size == sz {
-                        (0, 0)
-                    } else if d.size < sz {
-                        (1, sz - d.size)
-                    } else {
-                        (2, d.size - sz)
-                    }
+                    // Exact first, then smaller (padding), then larger.
+                    let rank = match d.size.cmp(&sz) {
+                        core::cmp::Ordering::Equal => 0,
+                        core::cmp::Ordering::Less => 1,
+                        core::cmp::Ordering::Greater => 2,
+                    };
+                    (rank, d.size.abs_diff(sz))
                 })
                 .copied(),
             _ => defs.first().copied(),
@@ -522,7 +535,7 @@ impl<'data> DebugObject<'data> {
         let at = index.get(i.checked_sub(1)?)?.address;
         let first = index.partition_point(|d| d.address < at);
         let d = *index.get(first)?;
-        Some((d, address - d.address))
+        Some((d, address.checked_sub(d.address)?))
     }
 
     /// The bytes of debug section `name`, decompressed and (in a module)
@@ -602,11 +615,15 @@ impl<'data> DebugObject<'data> {
                     section: name,
                     offset,
                 })?;
+            // The low `width` bytes of the value, in the file's order.
             let bytes = value.to_le_bytes();
-            let le = matches!(endian, Endianness::Little);
-            for (i, d) in dst.iter_mut().enumerate() {
-                let k = if le { i } else { width - 1 - i };
-                *d = bytes.get(k).copied().unwrap_or(0);
+            let low = bytes.get(..width).unwrap_or(&[]);
+            if matches!(endian, Endianness::Little) {
+                dst.copy_from_slice(low);
+            } else {
+                for (d, s) in dst.iter_mut().zip(low.iter().rev()) {
+                    *d = *s;
+                }
             }
         }
         Ok(())
@@ -703,7 +720,7 @@ impl<'data> DebugObject<'data> {
             let mut ranges = Vec::new();
             let mut units = dwarf.units();
             while let Some(h) = units.next()? {
-                let gimli::UnitSectionOffset::DebugInfoOffset(off) = h.offset() else {
+                let Some(off) = h.debug_info_offset() else {
                     continue;
                 };
                 if listed.contains(&off.0) {
@@ -845,6 +862,12 @@ impl<'data> DebugObject<'data> {
         self.frames.borrow_mut().insert(address, out.clone());
         Ok(out)
     }
+}
+
+/// The first two bytes of a name (0 past its end) as a 16-bit key: a cheap
+/// filter before comparing whole names.
+fn first2_key(b: &[u8]) -> usize {
+    usize::from(b.first().copied().unwrap_or(0)) << 8 | usize::from(b.get(1).copied().unwrap_or(0))
 }
 
 /// The debug sections by id (borrowed from the file or the arena).

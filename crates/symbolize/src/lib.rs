@@ -52,72 +52,23 @@ Features: `loader` (default: file discovery and mmap), `disasm` (default:
     not(test),
     deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
 )]
+// Sizes, counts and offsets come from the data being read: every overflow
+// is either checked (an error naming the field), wrapping on purpose, or
+// saturating where a bound is all that matters. Tests compute freely.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 #[cfg(feature = "disasm")]
 pub mod code;
 #[cfg(feature = "loader")]
 pub mod debug_files;
 pub mod elf;
+mod error;
 #[cfg(feature = "loader")]
 pub mod loader;
 pub mod parse;
 pub mod resolve;
 
-pub use crate::elf::{DebugObject, ReadAhead, SectionArena};
+pub use crate::elf::{DebugObject, ReadAhead, SectionArena, SourceFrame};
+pub use crate::error::{Error, Result};
 pub use crate::parse::{Frame, Log, LogInfo, Trace};
-pub use crate::resolve::{Resolution, SourceFrame, Symbolizer};
-
-/// What went wrong reading a debug object. Trace text never fails to parse:
-/// what is not understood is skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Error {
-    /// Not an ELF file, or a malformed one (the `object` crate's reason).
-    BadElf(&'static str),
-    /// An ELF class or machine this crate does not read.
-    Unsupported(&'static str),
-    /// A DWARF section could not be read or relocated.
-    BadSection {
-        /// Which section.
-        section: &'static str,
-        /// Why.
-        what: &'static str,
-    },
-    /// A relocation points outside its section.
-    BadRelocation {
-        /// Which section.
-        section: &'static str,
-        /// The relocation's offset.
-        offset: u64,
-    },
-    /// The DWARF is malformed (gimli's reason).
-    Dwarf(gimli::Error),
-}
-
-impl core::fmt::Display for Error {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            Error::BadElf(why) => write!(f, "not a readable ELF file: {why}"),
-            Error::Unsupported(what) => write!(f, "unsupported object: {what}"),
-            Error::BadSection { section, what } => write!(f, "section {section}: {what}"),
-            Error::BadRelocation { section, offset } => {
-                write!(
-                    f,
-                    "relocation at {section}+{offset:#x} is outside the section"
-                )
-            }
-            Error::Dwarf(e) => write!(f, "bad DWARF: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<gimli::Error> for Error {
-    fn from(e: gimli::Error) -> Self {
-        Error::Dwarf(e)
-    }
-}
-
-/// Result with this crate's [`Error`].
-pub type Result<T> = core::result::Result<T, Error>;
+pub use crate::resolve::{Resolution, Symbolizer};

@@ -62,8 +62,8 @@ impl ReadAhead for Mmap {
         // madvise wants a page-aligned start.
         let start = offset & !(PAGE - 1);
         let end = offset.saturating_add(len).min(self.len());
-        if end > start {
-            let _ = self.advise_range(Advice::WillNeed, start, end - start);
+        if let Some(n) = end.checked_sub(start).filter(|&n| n > 0) {
+            let _ = self.advise_range(Advice::WillNeed, start, n);
         }
     }
 }
@@ -164,11 +164,11 @@ impl ModuleIndex {
         };
         let mut subdirs = Vec::new();
         for e in rd.flatten() {
-            if *budget == 0 {
+            let Some(left) = budget.checked_sub(1) else {
                 self.truncated = true;
                 return;
-            }
-            *budget -= 1;
+            };
+            *budget = left;
             let Ok(ft) = e.file_type() else { continue };
             let p = e.path();
             if ft.is_dir() {
@@ -179,7 +179,8 @@ impl ModuleIndex {
         }
         subdirs.sort();
         for s in subdirs {
-            self.walk(&s, depth + 1, budget);
+            // At most MAX_WALK_DEPTH + 1: cannot overflow.
+            self.walk(&s, depth.saturating_add(1), budget);
         }
     }
 

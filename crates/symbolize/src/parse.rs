@@ -202,7 +202,10 @@ pub fn strip_prefixes(line: &str) -> &str {
     if let Some(p) = s.find(" kernel: ") {
         let head = s.get(..p).unwrap_or("");
         if !head.contains(['<', '[']) && has_clock(head) {
-            s = s.get(p + " kernel: ".len()..).unwrap_or("");
+            s = s
+                .get(p..)
+                .and_then(|t| t.strip_prefix(" kernel: "))
+                .unwrap_or("");
         }
     }
     if let Ok((rest, _)) = level(s) {
@@ -629,7 +632,7 @@ impl<'t> State<'t> {
     fn other(&mut self) {
         self.after_rip = false;
         if self.cur.is_some() {
-            self.noise += 1;
+            self.noise = self.noise.saturating_add(1);
             if self.noise > MAX_NOISE {
                 self.close();
             }

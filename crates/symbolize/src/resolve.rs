@@ -20,27 +20,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use crate::elf::SourceFrame;
 use crate::elf::{DebugObject, SymDef};
+use crate::error::Error;
 use crate::parse::{Frame, Log, LogInfo};
-use crate::Error;
 
 /// The runtime base of the kernel text without KASLR (x86_64).
 pub const KERNEL_TEXT_START: u64 = 0xffff_ffff_8100_0000;
-
-/// One source-level frame: a function and a position in it. The first of a
-/// list is the innermost (inlined) function; each next one is the caller it
-/// was inlined into, at the call site.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SourceFrame {
-    /// Function name from DWARF.
-    pub function: Option<String>,
-    /// Source file (with the compilation directory prepended when relative).
-    pub file: Option<String>,
-    /// Line, 1-based.
-    pub line: Option<u32>,
-    /// Column, 1-based.
-    pub column: Option<u32>,
-}
 
 /// Why a frame has no (or only partial) source information.
 #[derive(Debug, Clone, PartialEq, Eq)]

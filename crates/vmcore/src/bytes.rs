@@ -3,28 +3,25 @@
 //! either way these return zero instead of panicking and the caller's own
 //! length check reports the error.
 
+/// `N` bytes at `off`, if the buffer has them.
+fn field<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
+    b.get(off..)?.get(..N)?.try_into().ok()
+}
+
 pub(crate) fn u16_le(b: &[u8], off: usize) -> u16 {
-    b.get(off..off + 2)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u16::from_le_bytes)
+    field(b, off).map_or(0, u16::from_le_bytes)
 }
 
 pub(crate) fn u32_le(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u32::from_le_bytes)
+    field(b, off).map_or(0, u32::from_le_bytes)
 }
 
 pub(crate) fn u64_le(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
+    field(b, off).map_or(0, u64::from_le_bytes)
 }
 
 pub(crate) fn i64_be(b: &[u8], off: usize) -> i64 {
-    b.get(off..off + 8)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, i64::from_be_bytes)
+    field(b, off).map_or(0, i64::from_be_bytes)
 }
 
 /// A NUL-terminated string field, lossily decoded.

@@ -10,8 +10,20 @@
 use object::elf;
 
 use crate::bytes::{u16_le, u32_le, u64_le};
+use crate::error::{Error, Result};
 use crate::source::Source;
-use crate::{Error, Result};
+
+// object's ELF constants are newtypes; this reader decodes raw
+// little-endian fields, so it compares with their integer values.
+const ELFCLASS64: u8 = elf::ELFCLASS64.0;
+const ELFDATA2LSB: u8 = elf::ELFDATA2LSB.0;
+const ET_CORE: u16 = elf::ET_CORE.0;
+const PT_LOAD: u32 = elf::PT_LOAD.0;
+const PT_NOTE: u32 = elf::PT_NOTE.0;
+/// `e_machine` of x86_64.
+pub(crate) const EM_X86_64: u16 = elf::EM_X86_64.0;
+/// `n_type` of a `CORE` note holding `struct elf_prstatus`.
+pub(crate) const NT_PRSTATUS: u32 = elf::NT_PRSTATUS.0;
 
 /// Program headers read before the file is judged corrupt.
 pub const MAX_PHDRS: u64 = 1 << 22;
@@ -64,20 +76,20 @@ impl ElfCore {
             offset: 0,
             value,
         };
-        if eh.get(4) != Some(&elf::ELFCLASS64) {
+        if eh.get(4) != Some(&ELFCLASS64) {
             return Err(bad(
                 "ELF e_ident[EI_CLASS] (need 64-bit)",
                 eh.get(4).copied().unwrap_or(0).into(),
             ));
         }
-        if eh.get(5) != Some(&elf::ELFDATA2LSB) {
+        if eh.get(5) != Some(&ELFDATA2LSB) {
             return Err(bad(
                 "ELF e_ident[EI_DATA] (need little-endian)",
                 eh.get(5).copied().unwrap_or(0).into(),
             ));
         }
         let e_type = u16_le(&eh, 16);
-        if e_type != elf::ET_CORE {
+        if e_type != ET_CORE {
             return Err(bad("ELF e_type (need ET_CORE)", e_type.into()));
         }
         let machine = u16_le(&eh, 18);
@@ -101,25 +113,27 @@ impl ElfCore {
                 limit: MAX_PHDRS,
             });
         }
-        let ph = src.read(phoff, phnum * PHDR_SIZE, "ELF program headers")?;
+        // At most MAX_PHDRS * PHDR_SIZE (2^28) bytes: no overflow.
+        let ph = src.read(
+            phoff,
+            phnum.saturating_mul(PHDR_SIZE),
+            "ELF program headers",
+        )?;
         let mut segments = Vec::new();
         let mut notes = Vec::new();
-        for i in 0..phnum as usize {
-            let b = ph
-                .get(i * PHDR_SIZE as usize..(i + 1) * PHDR_SIZE as usize)
-                .unwrap_or_default();
+        for b in ph.chunks_exact(PHDR_SIZE as usize) {
             let p_type = u32_le(b, 0);
             let offset = u64_le(b, 8);
             let filesz = u64_le(b, 32);
             match p_type {
-                elf::PT_LOAD => segments.push(Segment {
+                PT_LOAD => segments.push(Segment {
                     offset,
                     vaddr: u64_le(b, 16),
                     paddr: u64_le(b, 24),
                     filesz,
                     memsz: u64_le(b, 40).max(filesz),
                 }),
-                elf::PT_NOTE => notes.push((offset, filesz)),
+                PT_NOTE => notes.push((offset, filesz)),
                 _ => {}
             }
         }
@@ -144,7 +158,7 @@ impl ElfCore {
             .iter()
             .rev()
             .take(16)
-            .find(|s| paddr - s.paddr < s.memsz)
+            .find(|s| paddr.checked_sub(s.paddr).is_some_and(|d| d < s.memsz))
     }
 }
 
@@ -158,18 +172,18 @@ mod tests {
     fn honours_e_phoff_and_pn_xnum() {
         let mut f = vec![0u8; 0x200];
         f[..4].copy_from_slice(b"\x7fELF");
-        f[4] = elf::ELFCLASS64;
-        f[5] = elf::ELFDATA2LSB;
-        f[16..18].copy_from_slice(&elf::ET_CORE.to_le_bytes());
-        f[18..20].copy_from_slice(&elf::EM_X86_64.to_le_bytes());
+        f[4] = ELFCLASS64;
+        f[5] = ELFDATA2LSB;
+        f[16..18].copy_from_slice(&ET_CORE.to_le_bytes());
+        f[18..20].copy_from_slice(&EM_X86_64.to_le_bytes());
         f[32..40].copy_from_slice(&0xc0u64.to_le_bytes()); // e_phoff
         f[40..48].copy_from_slice(&0x40u64.to_le_bytes()); // e_shoff
         f[54..56].copy_from_slice(&56u16.to_le_bytes());
         f[56..58].copy_from_slice(&elf::PN_XNUM.to_le_bytes());
         f[0x40 + 44..0x40 + 48].copy_from_slice(&2u32.to_le_bytes()); // sh_info
         for (i, (ty, off, pa, sz)) in [
-            (elf::PT_NOTE, 0x170u64, 0u64, 0x10u64),
-            (elf::PT_LOAD, 0x180, 0x1000, 0x80),
+            (PT_NOTE, 0x170u64, 0u64, 0x10u64),
+            (PT_LOAD, 0x180, 0x1000, 0x80),
         ]
         .into_iter()
         .enumerate()

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::bytes::i64_be;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Size of the flattened header.
 pub const FLAT_HEADER_SIZE: u64 = 4096;
@@ -33,6 +33,15 @@ struct Run {
     end: u64,
     /// Where the run's first byte is in the flattened file.
     file_offset: u64,
+}
+
+impl Run {
+    /// Where logical byte `x` of this run (which starts at logical `start`;
+    /// `start <= x <= end`) is in the flattened file. A run lies inside the
+    /// input, so neither step saturates for such an `x`.
+    fn file_pos(&self, start: u64, x: u64) -> u64 {
+        self.file_offset.saturating_add(x.saturating_sub(start))
+    }
 }
 
 /// The index of a flattened file: logical ranges to positions in the input.
@@ -86,7 +95,10 @@ impl<'a> FlatIndex<'a> {
                 });
                 break;
             }
-            let Some(h) = bytes.get(pos as usize..pos as usize + 16) else {
+            let header = pos
+                .checked_add(16)
+                .and_then(|data| Some((bytes.get(pos as usize..data as usize)?, data)));
+            let Some((h, data)) = header else {
                 idx.error = Some(Error::Truncated {
                     what: "flattened record header",
                     offset: pos,
@@ -100,7 +112,6 @@ impl<'a> FlatIndex<'a> {
                 idx.ended = true;
                 break;
             }
-            let data = pos + 16;
             if off < 0 || size < 0 || (off as u64).checked_add(size as u64).is_none() {
                 idx.error = Some(Error::BadFlatRecord {
                     offset: pos,
@@ -109,10 +120,12 @@ impl<'a> FlatIndex<'a> {
                 });
                 break;
             }
-            if data + size as u64 > len {
+            let data_end = data.checked_add(size as u64).filter(|&e| e <= len);
+            let Some(data_end) = data_end else {
                 // Keep the part that is there: a cut stream still has its
-                // early records (headers, bitmaps) intact.
-                let have = len - data;
+                // early records (headers, bitmaps) intact. (The header was
+                // read, so `data <= len`.)
+                let have = len.saturating_sub(data);
                 idx.insert(off as u64, have, data);
                 idx.error = Some(Error::Truncated {
                     what: "flattened record data",
@@ -121,10 +134,11 @@ impl<'a> FlatIndex<'a> {
                     file_size: len,
                 });
                 break;
-            }
+            };
             idx.insert(off as u64, size as u64, data);
-            idx.records += 1;
-            pos = data + size as u64;
+            // Below MAX_RECORDS (checked above).
+            idx.records = idx.records.saturating_add(1);
+            pos = data_end;
         }
         if !idx.ended && idx.error.is_none() {
             idx.error = Some(Error::Truncated {
@@ -161,7 +175,10 @@ impl<'a> FlatIndex<'a> {
         if size == 0 {
             return;
         }
-        let end = start + size;
+        // Callers checked that the record's end fits in 64 bits.
+        let Some(end) = start.checked_add(size) else {
+            return;
+        };
         self.logical_len = self.logical_len.max(end);
         // Fast path: records arrive mostly in increasing order, no overlap.
         let prev = self.runs.range(..end).next_back().map(|(&s, &r)| (s, r));
@@ -173,7 +190,7 @@ impl<'a> FlatIndex<'a> {
         // Extend the previous run when this record continues it in both
         // spaces (makedumpfile writes big buffers as several records).
         if let Some((&ps, pr)) = self.runs.range_mut(..start).next_back() {
-            if pr.end == start && pr.file_offset + (start - ps) == file_offset {
+            if pr.end == start && pr.file_pos(ps, start) == file_offset {
                 pr.end = end;
                 return;
             }
@@ -209,7 +226,7 @@ impl<'a> FlatIndex<'a> {
                     end,
                     Run {
                         end: r.end,
-                        file_offset: r.file_offset + (end - s),
+                        file_offset: r.file_pos(s, end),
                     },
                 );
             }
@@ -230,7 +247,8 @@ impl<'a> FlatIndex<'a> {
             .range(first..end)
             .filter_map(|(&s, r)| {
                 let (a, b) = (s.max(offset), r.end.min(end));
-                (a < b).then(|| (r.file_offset + (a - s), b - a))
+                let n = b.checked_sub(a).filter(|&n| n > 0)?;
+                Some((r.file_pos(s, a), n))
             })
             .collect()
     }
@@ -245,8 +263,9 @@ impl<'a> FlatIndex<'a> {
         }
         if let Some((&s, r)) = self.runs.range(..=offset).next_back() {
             if r.end >= end {
-                let fs = (r.file_offset + (offset - s)) as usize;
-                return self.bytes.get(fs..fs + len as usize).map(Cow::Borrowed);
+                let fs = usize::try_from(r.file_pos(s, offset)).ok()?;
+                let n = usize::try_from(len).ok()?;
+                return self.bytes.get(fs..)?.get(..n).map(Cow::Borrowed);
             }
         }
         let mut out = vec![0u8; usize::try_from(len).ok()?];
@@ -259,13 +278,18 @@ impl<'a> FlatIndex<'a> {
             .unwrap_or(offset);
         for (&s, r) in self.runs.range(first..end) {
             let (a, b) = (s.max(offset), r.end.min(end));
-            if a >= b {
+            let Some(n) = b.checked_sub(a).filter(|&n| n > 0) else {
                 continue;
-            }
-            let src = (r.file_offset + (a - s)) as usize;
-            let n = (b - a) as usize;
-            let dst = (a - offset) as usize;
-            if let (Some(d), Some(sv)) = (out.get_mut(dst..dst + n), self.bytes.get(src..src + n)) {
+            };
+            // `offset <= a < b <= end`: all three fit in `out`'s usize length.
+            let (src, n, dst) = (
+                r.file_pos(s, a) as usize,
+                n as usize,
+                a.saturating_sub(offset) as usize,
+            );
+            let d = out.get_mut(dst..).and_then(|d| d.get_mut(..n));
+            let sv = self.bytes.get(src..).and_then(|v| v.get(..n));
+            if let (Some(d), Some(sv)) = (d, sv) {
                 d.copy_from_slice(sv);
             }
         }

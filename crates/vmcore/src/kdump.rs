@@ -12,10 +12,11 @@
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use crate::bytes::{cstr, u32_le, u64_le};
+use crate::bytes::{u32_le, u64_le};
 use crate::compress::{self, Codec};
+use crate::error::{Error, Result};
 use crate::source::Source;
-use crate::{Error, Result};
+pub use crate::utsname::Utsname;
 
 /// `disk_dump_header` size up to `nr_cpus` (x86_64).
 pub const HEADER_SIZE: u64 = 464;
@@ -23,24 +24,70 @@ pub const HEADER_SIZE: u64 = 464;
 pub const PAGE_DESC_SIZE: u64 = 24;
 /// Largest block (page) size accepted.
 pub const MAX_BLOCK_SIZE: u32 = 1 << 16;
-/// Bits of bitmap2 per rank entry.
+/// Bytes of bitmap2 per rank entry.
 const RANK_CHUNK_BYTES: usize = 64;
+/// Where `utsname` is in `disk_dump_header` (after the signature and
+/// `header_version`).
+const UTSNAME_OFFSET: usize = 12;
+/// Bytes of `kdump_sub_header` read: up to `max_mapnr_64` (version 6). The
+/// sub-header is at least one block (512 bytes or more), so they are there.
+const SUB_HEADER_READ: u64 = 104;
 
-/// `struct new_utsname` as the header stores it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Utsname {
-    /// sysname
-    pub sysname: String,
-    /// nodename
-    pub nodename: String,
-    /// release
-    pub release: String,
-    /// version
-    pub version: String,
-    /// machine
-    pub machine: String,
-    /// domainname
-    pub domainname: String,
+/// A kind of page makedumpfile's dump level (`-d`, a sum of these bits)
+/// leaves out (makedumpfile.h `DL_EXCLUDE_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PageType {
+    /// Pages filled with zeros (`DL_EXCLUDE_ZERO`, 1).
+    Zero,
+    /// Page cache without private data (`DL_EXCLUDE_CACHE`, 2).
+    Cache,
+    /// Page cache with private data (`DL_EXCLUDE_CACHE_PRI`, 4).
+    CachePrivate,
+    /// User process data (`DL_EXCLUDE_USER_DATA`, 8).
+    User,
+    /// Free pages (`DL_EXCLUDE_FREE`, 16).
+    Free,
+}
+
+impl PageType {
+    /// Every type, in bit order.
+    pub const ALL: [PageType; 5] = [
+        PageType::Zero,
+        PageType::Cache,
+        PageType::CachePrivate,
+        PageType::User,
+        PageType::Free,
+    ];
+
+    /// The dump-level bit that excludes this type.
+    pub fn bit(self) -> i32 {
+        match self {
+            PageType::Zero => 0x01,
+            PageType::Cache => 0x02,
+            PageType::CachePrivate => 0x04,
+            PageType::User => 0x08,
+            PageType::Free => 0x10,
+        }
+    }
+
+    /// A short name: `"zero"`, `"cache"`, `"cache private"`, `"user"`, `"free"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PageType::Zero => "zero",
+            PageType::Cache => "cache",
+            PageType::CachePrivate => "cache private",
+            PageType::User => "user",
+            PageType::Free => "free",
+        }
+    }
+
+    /// The types `dump_level` excludes, in bit order (bits makedumpfile
+    /// does not define are ignored).
+    pub fn excluded_by(dump_level: i32) -> impl Iterator<Item = PageType> {
+        PageType::ALL
+            .into_iter()
+            .filter(move |t| dump_level & t.bit() != 0)
+    }
 }
 
 /// `struct disk_dump_header`.
@@ -130,17 +177,9 @@ impl<'a> Kdump<'a> {
     /// Parse the headers and borrow the bitmaps.
     pub fn parse(src: &Source<'a>) -> Result<Kdump<'a>> {
         let h = src.read(0, HEADER_SIZE, "disk_dump_header")?;
-        let u = |i: usize| cstr(h.get(12 + 65 * i..12 + 65 * (i + 1)).unwrap_or_default());
         let header = Header {
             header_version: u32_le(&h, 8) as i32,
-            utsname: Utsname {
-                sysname: u(0),
-                nodename: u(1),
-                release: u(2),
-                version: u(3),
-                machine: u(4),
-                domainname: u(5),
-            },
+            utsname: Utsname::parse(h.get(UTSNAME_OFFSET..).unwrap_or_default()),
             timestamp_sec: u64_le(&h, 408) as i64,
             timestamp_usec: u64_le(&h, 416) as i64,
             status: u32_le(&h, 424),
@@ -168,19 +207,19 @@ impl<'a> Kdump<'a> {
                 header.sub_hdr_size.into(),
             ));
         }
-        if header.bitmap_blocks == 0 || header.bitmap_blocks % 2 != 0 {
+        if header.bitmap_blocks == 0 || !header.bitmap_blocks.is_multiple_of(2) {
             return Err(bad(
                 "disk_dump_header.bitmap_blocks",
                 header.bitmap_blocks.into(),
             ));
         }
-        let s = src.read(
-            bs,
-            104.min(u64::from(header.sub_hdr_size) * bs),
-            "kdump_sub_header",
-        )?;
+        let s = src.read(bs, SUB_HEADER_READ, "kdump_sub_header")?;
         let v = header.header_version;
-        let pair = |o: usize| (u64_le(&s, o), u64_le(&s, o + 8));
+        // An (offset, size) pair of u64s at `o`.
+        let pair = |o: usize| {
+            let p = s.get(o..).unwrap_or_default();
+            (u64_le(p, 0), u64_le(p, 8))
+        };
         let sub = SubHeader {
             phys_base: u64_le(&s, 0),
             dump_level: u32_le(&s, 8) as i32,
@@ -191,8 +230,19 @@ impl<'a> Kdump<'a> {
             max_mapnr_64: (v >= 6 && s.len() >= 104).then(|| u64_le(&s, 96)),
         };
         let max_mapnr = sub.max_mapnr_64.unwrap_or(header.max_mapnr.into());
-        let bitmap_offset = (1 + u64::from(header.sub_hdr_size)) * bs;
-        let half = u64::from(header.bitmap_blocks / 2) * bs;
+        // 32-bit block counts of at most 64 KiB cannot reach 2^64, but the
+        // layout is computed checked all the same.
+        let too_big = bad(
+            "disk_dump_header.bitmap_blocks (bitmaps end past 2^64)",
+            header.bitmap_blocks.into(),
+        );
+        let blocks = |n: u32| u64::from(n).checked_mul(bs).ok_or(too_big);
+        let bitmap_offset = blocks(header.sub_hdr_size)?
+            .checked_add(bs)
+            .ok_or(too_big)?;
+        let half = blocks(header.bitmap_blocks / 2)?;
+        let bitmap2_offset = bitmap_offset.checked_add(half).ok_or(too_big)?;
+        let desc_offset = bitmap2_offset.checked_add(half).ok_or(too_big)?;
         if max_mapnr.div_ceil(8) > half {
             return Err(Error::BadField {
                 what: "kdump max_mapnr (larger than the bitmap)",
@@ -201,7 +251,7 @@ impl<'a> Kdump<'a> {
             });
         }
         let bitmap1 = src.read(bitmap_offset, half, "kdump bitmap 1 (valid pages)")?;
-        let bitmap2 = src.read(bitmap_offset + half, half, "kdump bitmap 2 (dumped pages)")?;
+        let bitmap2 = src.read(bitmap2_offset, half, "kdump bitmap 2 (dumped pages)")?;
         Ok(Kdump {
             header,
             sub,
@@ -209,7 +259,7 @@ impl<'a> Kdump<'a> {
             bitmap1,
             bitmap2,
             bitmap_offset,
-            desc_offset: bitmap_offset + 2 * half,
+            desc_offset,
             rank: OnceLock::new(),
         })
     }
@@ -252,6 +302,7 @@ impl<'a> Kdump<'a> {
     /// Set bits of bitmap 2 before `pfn`: the index of pfn's descriptor.
     fn rank_of(&self, pfn: u64) -> u64 {
         let ones = popcount;
+        // Counts of bits in memory: far below 2^64, they never saturate.
         let (rank, total) = self.rank.get_or_init(|| {
             let mut acc = 0u64;
             let v = self
@@ -259,7 +310,7 @@ impl<'a> Kdump<'a> {
                 .chunks(RANK_CHUNK_BYTES)
                 .map(|c| {
                     let r = acc;
-                    acc += ones(c);
+                    acc = acc.saturating_add(ones(c));
                     r
                 })
                 .collect();
@@ -270,17 +321,15 @@ impl<'a> Kdump<'a> {
         let Some(&base) = rank.get(chunk) else {
             return *total;
         };
-        let whole = ones(
-            self.bitmap2
-                .get(chunk * RANK_CHUNK_BYTES..byte)
-                .unwrap_or_default(),
-        );
-        let mask = ((1u16 << (pfn % 8)) - 1) as u8;
+        let chunk_start = byte & !(RANK_CHUNK_BYTES - 1);
+        let whole = ones(self.bitmap2.get(chunk_start..byte).unwrap_or_default());
+        // The bits below pfn's in its byte.
+        let mask = !(u8::MAX << (pfn % 8));
         let part = self
             .bitmap2
             .get(byte)
             .map_or(0, |b| u64::from((b & mask).count_ones()));
-        base + whole + part
+        base.saturating_add(whole).saturating_add(part)
     }
 
     /// The descriptor of a dumped page.
@@ -294,7 +343,15 @@ impl<'a> Kdump<'a> {
                 }
             });
         }
-        let desc_offset = self.desc_offset + self.rank_of(pfn) * PAGE_DESC_SIZE;
+        let rank = self.rank_of(pfn);
+        let desc_offset = rank
+            .checked_mul(PAGE_DESC_SIZE)
+            .and_then(|o| self.desc_offset.checked_add(o))
+            .ok_or(Error::BadField {
+                what: "kdump page_desc offset (past 2^64)",
+                offset: self.desc_offset,
+                value: rank,
+            })?;
         let d = src.read(desc_offset, PAGE_DESC_SIZE, "kdump page_desc")?;
         Ok(PageDesc {
             desc_offset,
@@ -358,25 +415,44 @@ impl<'a> Kdump<'a> {
 /// Set bits in `bytes`, eight bytes at a time (the bitmap of a
 /// terabyte machine is 32 MiB; a count per byte is eight times the work).
 fn popcount(bytes: &[u8]) -> u64 {
-    let mut words = bytes.chunks_exact(8);
-    let mut n: u64 = words
-        .by_ref()
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    words
         .map(|w| {
             let mut a = [0u8; 8];
             a.copy_from_slice(w);
-            u64::from(u64::from_le_bytes(a).count_ones())
+            a
         })
-        .sum();
-    n += words
-        .remainder()
-        .iter()
-        .map(|b| u64::from(b.count_ones()))
-        .sum::<u64>();
-    n
+        .map(|a| u64::from(u64::from_le_bytes(a).count_ones()))
+        .chain(tail.iter().map(|b| u64::from(b.count_ones())))
+        .sum()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::PageType;
+
+    #[test]
+    fn dump_level_bits_are_makedumpfiles() {
+        let names = |l| {
+            PageType::excluded_by(l)
+                .map(PageType::name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(0), Vec::<&str>::new());
+        assert_eq!(names(1), ["zero"]);
+        // 31, makedumpfile's most common level: everything.
+        assert_eq!(
+            names(31),
+            ["zero", "cache", "cache private", "user", "free"]
+        );
+        assert_eq!(names(17), ["zero", "free"]);
+        // Bits above MAX_DUMP_LEVEL (31) name nothing.
+        assert_eq!(names(32 | 8), ["user"]);
+        let bits: i32 = PageType::ALL.iter().map(|t| t.bit()).sum();
+        assert_eq!(bits, 31);
+    }
+
     #[test]
     fn popcount_counts_every_byte() {
         let bytes: Vec<u8> = (0..1003u32).map(|i| (i * 37 % 256) as u8).collect();

@@ -15,38 +15,48 @@ struct Dec<'a, 'b> {
     op: usize,
 }
 
+// Positions only move forward within the slices, and the values built from
+// a token are at most 16 bits: their pieces occupy separate bits, so they
+// are joined with `|`, and the rest is checked (an overflow is corruption).
 impl Dec<'_, '_> {
     fn byte(&mut self) -> Option<usize> {
         let b = *self.inp.get(self.ip)?;
-        self.ip += 1;
+        self.skip(1)?;
         Some(b.into())
     }
 
     fn peek(&self, k: usize) -> Option<usize> {
-        self.inp.get(self.ip + k).map(|&b| b.into())
+        self.inp.get(self.ip.checked_add(k)?).map(|&b| b.into())
     }
 
-    fn literals(&mut self, n: usize) -> Option<()> {
-        let src = self.inp.get(self.ip..self.ip.checked_add(n)?)?;
-        self.out
-            .get_mut(self.op..self.op.checked_add(n)?)?
-            .copy_from_slice(src);
-        self.ip += n;
-        self.op += n;
+    fn skip(&mut self, n: usize) -> Option<()> {
+        self.ip = self.ip.checked_add(n)?;
         Some(())
     }
 
-    /// Copy `n` bytes from `dist` back (may overlap, byte by byte).
-    fn copy_match(&mut self, dist: usize, n: usize) -> Option<()> {
-        let from = self.op.checked_sub(dist)?;
-        if self.op.checked_add(n)? > self.out.len() {
+    fn literals(&mut self, n: usize) -> Option<()> {
+        let ip_end = self.ip.checked_add(n)?;
+        let op_end = self.op.checked_add(n)?;
+        let src = self.inp.get(self.ip..ip_end)?;
+        self.out.get_mut(self.op..op_end)?.copy_from_slice(src);
+        self.ip = ip_end;
+        self.op = op_end;
+        Some(())
+    }
+
+    /// Copy `n` bytes from `base + back` bytes back (may overlap, byte by
+    /// byte). liblzo's match distances are a fixed base plus token bits.
+    fn copy_match(&mut self, back: usize, base: usize, n: usize) -> Option<()> {
+        let from = self.op.checked_sub(back)?.checked_sub(base)?;
+        let end = self.op.checked_add(n)?;
+        if end > self.out.len() {
             return None;
         }
-        for k in 0..n {
-            let b = *self.out.get(from + k)?;
-            *self.out.get_mut(self.op + k)? = b;
+        for (src, dst) in (from..).zip(self.op..end) {
+            let b = *self.out.get(src)?;
+            *self.out.get_mut(dst)? = b;
         }
-        self.op += n;
+        self.op = end;
         Some(())
     }
 
@@ -55,9 +65,9 @@ impl Dec<'_, '_> {
         let mut t = 0usize;
         while self.peek(0)? == 0 {
             t = t.checked_add(255)?;
-            self.ip += 1;
+            self.skip(1)?;
         }
-        Some(t + base + self.byte()?)
+        t.checked_add(base)?.checked_add(self.byte()?)
     }
 }
 
@@ -72,7 +82,7 @@ pub fn decompress(inp: &[u8], out: &mut [u8]) -> Option<usize> {
     };
     let mut next = Next::Start;
     if d.peek(0)? > 17 {
-        let t = d.byte()? - 17;
+        let t = d.byte()?.checked_sub(17)?;
         if t < 4 {
             next = Next::Literals(t);
         } else {
@@ -82,7 +92,7 @@ pub fn decompress(inp: &[u8], out: &mut [u8]) -> Option<usize> {
     }
     // Each iteration consumes at least one input byte, so the input length
     // bounds the loop; the extra margin covers the final checks.
-    for _ in 0..=inp.len() + 1 {
+    for _ in 0..inp.len().saturating_add(2) {
         match next {
             Next::Start => {
                 let mut t = d.byte()?;
@@ -93,7 +103,7 @@ pub fn decompress(inp: &[u8], out: &mut [u8]) -> Option<usize> {
                 if t == 0 {
                     t = d.long_len(15)?;
                 }
-                d.literals(t + 3)?;
+                d.literals(t.checked_add(3)?)?;
                 next = Next::FirstLiteralRun;
             }
             Next::FirstLiteralRun => {
@@ -102,37 +112,41 @@ pub fn decompress(inp: &[u8], out: &mut [u8]) -> Option<usize> {
                     next = Next::Match(t);
                     continue;
                 }
-                let dist = 1 + 0x0800 + (t >> 2) + (d.byte()? << 2);
-                d.copy_match(dist, 3)?;
+                // t < 16: bits 0-1, then a byte at bits 2-9.
+                let back = (t >> 2) | (d.byte()? << 2);
+                d.copy_match(back, 1 + 0x0800, 3)?;
                 next = done(&d, d.ip.checked_sub(2)?)?;
             }
             Next::Match(t) => {
                 if t >= 64 {
-                    let dist = 1 + ((t >> 2) & 7) + (d.byte()? << 3);
-                    d.copy_match(dist, (t >> 5) - 1 + 2)?;
+                    // Bits 0-2 from the token, a byte at bits 3-10.
+                    let back = ((t >> 2) & 7) | (d.byte()? << 3);
+                    // t < 256: 2..=7, a length of 3..=8.
+                    d.copy_match(back, 1, (t >> 5).checked_add(1)?)?;
                 } else if t >= 32 {
                     let mut len = t & 31;
                     if len == 0 {
                         len = d.long_len(31)?;
                     }
-                    let dist = 1 + ((d.peek(0)? >> 2) + (d.peek(1)? << 6));
-                    d.ip += 2;
-                    d.copy_match(dist, len + 2)?;
+                    let back = (d.peek(0)? >> 2) | (d.peek(1)? << 6);
+                    d.skip(2)?;
+                    d.copy_match(back, 1, len.checked_add(2)?)?;
                 } else if t >= 16 {
                     let mut len = t & 7;
                     if len == 0 {
                         len = d.long_len(7)?;
                     }
-                    let back = ((t & 8) << 11) + (d.peek(0)? >> 2) + (d.peek(1)? << 6);
-                    d.ip += 2;
+                    // Bit 14 from the token, bits 0-5 and 6-13 from two bytes.
+                    let back = ((t & 8) << 11) | (d.peek(0)? >> 2) | (d.peek(1)? << 6);
+                    d.skip(2)?;
                     if back == 0 {
                         // End of stream marker.
                         return (d.ip == inp.len() && len == 1).then_some(d.op);
                     }
-                    d.copy_match(back + 0x4000, len + 2)?;
+                    d.copy_match(back, 0x4000, len.checked_add(2)?)?;
                 } else {
-                    let dist = 1 + (t >> 2) + (d.byte()? << 2);
-                    d.copy_match(dist, 2)?;
+                    let back = (t >> 2) | (d.byte()? << 2);
+                    d.copy_match(back, 1, 2)?;
                 }
                 next = done(&d, d.ip.checked_sub(2)?)?;
             }

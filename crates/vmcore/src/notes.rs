@@ -2,7 +2,7 @@
 //! crash) and `VMCOREINFO`. The same note layout appears in ELF cores'
 //! PT_NOTE segments and in the kdump sub-header's note area.
 
-use crate::bytes::{u32_le, u64_le};
+use crate::bytes::{u16_le, u32_le, u64_le};
 
 /// Notes parsed from one area before it is judged corrupt.
 pub const MAX_NOTES: usize = 65536;
@@ -25,28 +25,18 @@ pub struct Note<'a> {
 pub fn parse_notes(area: &[u8]) -> (Vec<Note<'_>>, Option<usize>) {
     let mut out = Vec::new();
     let mut pos = 0usize;
-    let align4 = |n: usize| n.checked_add(3).map(|v| v & !3);
-    while pos + 12 <= area.len() && out.len() < MAX_NOTES {
-        let namesz = u32_le(area, pos) as usize;
-        let descsz = u32_le(area, pos + 4) as usize;
-        let n_type = u32_le(area, pos + 8);
+    while out.len() < MAX_NOTES {
+        let Some(header) = area.get(pos..).and_then(|r| r.get(..NOTE_HEADER_LEN)) else {
+            break;
+        };
+        let namesz = u32_le(header, 0) as usize;
+        let descsz = u32_le(header, 4) as usize;
+        let n_type = u32_le(header, 8);
         if namesz == 0 && descsz == 0 && n_type == 0 {
             // /proc/vmcore pads per-CPU note buffers with zeros.
             return (out, None);
         }
-        let name_at = pos + 12;
-        let desc_at = match align4(namesz).and_then(|n| name_at.checked_add(n)) {
-            Some(d) => d,
-            None => return (out, Some(pos)),
-        };
-        let next = match align4(descsz).and_then(|n| desc_at.checked_add(n)) {
-            Some(n) => n,
-            None => return (out, Some(pos)),
-        };
-        let (Some(name), Some(desc)) = (
-            area.get(name_at..name_at + namesz),
-            area.get(desc_at..desc_at + descsz),
-        ) else {
+        let Some((name, desc, next)) = note_body(area, pos, namesz, descsz) else {
             return (out, Some(pos));
         };
         let name = name.strip_suffix(&[0]).unwrap_or(name);
@@ -59,6 +49,26 @@ pub fn parse_notes(area: &[u8]) -> (Vec<Note<'_>>, Option<usize>) {
         pos = next;
     }
     (out, None)
+}
+
+/// `Elf64_Nhdr`: `n_namesz`, `n_descsz`, `n_type`.
+const NOTE_HEADER_LEN: usize = 12;
+
+/// The name and payload of the note whose header is at `pos`, and where the
+/// next note starts (both padded to 4 bytes); `None` if they do not fit.
+fn note_body(
+    area: &[u8],
+    pos: usize,
+    namesz: usize,
+    descsz: usize,
+) -> Option<(&[u8], &[u8], usize)> {
+    let align4 = |n: usize| n.checked_add(3).map(|v| v & !3);
+    let name_at = pos.checked_add(NOTE_HEADER_LEN)?;
+    let desc_at = name_at.checked_add(align4(namesz)?)?;
+    let next = desc_at.checked_add(align4(descsz)?)?;
+    let name = area.get(name_at..)?.get(..namesz)?;
+    let desc = area.get(desc_at..)?.get(..descsz)?;
+    Some((name, desc, next))
 }
 
 /// Registers of one CPU from `NT_PRSTATUS` (x86_64 `struct elf_prstatus`).
@@ -92,19 +102,20 @@ pub const PRSTATUS_REG_OFFSET: usize = 112;
 /// Size of x86_64 `struct elf_prstatus`.
 pub const PRSTATUS_SIZE: usize = 336;
 
+/// End of `pr_reg` in x86_64 `struct elf_prstatus`.
+const PRSTATUS_REG_END: usize = PRSTATUS_REG_OFFSET + 8 * X86_64_REGS.len();
+
 /// Decode an x86_64 `NT_PRSTATUS` payload; `None` if too short.
 pub fn parse_prstatus(index: usize, desc: &[u8]) -> Option<PrStatus> {
-    if desc.len() < PRSTATUS_REG_OFFSET + 8 * X86_64_REGS.len() {
-        return None;
-    }
+    let pr_reg = desc.get(PRSTATUS_REG_OFFSET..PRSTATUS_REG_END)?;
     let regs = X86_64_REGS
         .iter()
-        .enumerate()
-        .map(|(i, &n)| (n, u64_le(desc, PRSTATUS_REG_OFFSET + 8 * i)))
+        .zip(pr_reg.chunks_exact(8))
+        .map(|(&n, v)| (n, u64_le(v, 0)))
         .collect();
     Some(PrStatus {
         index,
-        signal: crate::bytes::u16_le(desc, 12),
+        signal: u16_le(desc, 12),
         pid: u32_le(desc, 32),
         regs,
     })

@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::error::{Error, Result};
 use crate::flat::FlatIndex;
-use crate::{Error, Result};
 
 /// Largest read served by copying from several flattened records (256 MiB:
 /// one bitmap of an 8 TiB machine).
@@ -36,7 +36,6 @@ impl<'a> Source<'a> {
     /// `len` bytes at logical `offset`; borrowed when they are contiguous in
     /// the input. `what` names the structure for the error.
     pub fn read(&self, offset: u64, len: u64, what: &'static str) -> Result<Cow<'a, [u8]>> {
-        let end = offset.checked_add(len);
         let file_size = self.len();
         let trunc = Error::Truncated {
             what,
@@ -44,13 +43,13 @@ impl<'a> Source<'a> {
             needed: len,
             file_size,
         };
-        match end {
-            Some(e) if e <= file_size => {}
+        let end = match offset.checked_add(len) {
+            Some(e) if e <= file_size => e,
             _ => return Err(trunc),
-        }
+        };
         match self {
             Source::Plain(b) => {
-                let (s, e) = (offset as usize, (offset + len) as usize);
+                let (s, e) = (offset as usize, end as usize);
                 b.get(s..e).map(Cow::Borrowed).ok_or(trunc)
             }
             Source::Flat(f) => {

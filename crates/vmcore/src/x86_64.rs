@@ -12,8 +12,8 @@
 
 use std::sync::Mutex;
 
+use crate::error::{Error, Result};
 use crate::vmcoreinfo::VmcoreInfo;
-use crate::{Error, Result};
 
 /// `__START_KERNEL_map`.
 pub const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
@@ -111,15 +111,19 @@ impl Translator {
     pub fn walk(&self, mem: &dyn PhysRead, v: u64) -> Result<u64> {
         let mask = PHYS_MASK & !self.sme_mask;
         let mut table = self.pgd;
-        let levels: &[u8] = if self.l5 {
-            &[5, 4, 3, 2, 1]
+        // (level, shift of the virtual address bits it indexes)
+        let levels: &[(u8, u32)] = if self.l5 {
+            &[(5, 48), (4, 39), (3, 30), (2, 21), (1, 12)]
         } else {
-            &[4, 3, 2, 1]
+            &[(4, 39), (3, 30), (2, 21), (1, 12)]
         };
-        for &level in levels {
-            let shift = 12 + 9 * (u32::from(level) - 1);
+        for &(level, shift) in levels {
             let index = (v >> shift) & 0x1ff;
-            let entry_addr = table + index * 8;
+            // The top table comes from VMCOREINFO (phys_base wraps, as in
+            // the kernel): an address past 2^64 is not in the dump.
+            let entry_addr = table
+                .checked_add(index << 3)
+                .ok_or(Error::PageNotPresent { addr: table })?;
             let mut e = [0u8; 8];
             mem.read_phys(entry_addr, &mut e)?;
             let e = u64::from_le_bytes(e);
@@ -131,11 +135,37 @@ impl Translator {
                 });
             }
             if (level == 2 || level == 3) && e & PTE_PSE != 0 {
-                let page_mask = (1u64 << shift) - 1;
+                let page_mask = !(u64::MAX << shift);
                 return Ok((e & mask & !page_mask) | (v & page_mask));
             }
             table = e & mask;
         }
         Ok(table | (v & 0xfff))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoMemory;
+
+    impl PhysRead for NoMemory {
+        fn read_phys(&self, addr: u64, _: &mut [u8]) -> Result<()> {
+            Err(Error::PageNotPresent { addr })
+        }
+    }
+
+    /// `NUMBER(phys_base)` is signed and `__pa_symbol` wraps, so VMCOREINFO
+    /// can put `init_top_pgt` just below 2^64: entry 511 of it is then past
+    /// 2^64. That was an overflow panic (and a wrapped read in release).
+    #[test]
+    fn page_table_address_past_2_64_is_an_error_not_a_panic() {
+        let vi =
+            VmcoreInfo::parse(b"SYMBOL(init_top_pgt)=ffffffff80001000\nNUMBER(phys_base)=-6144\n");
+        let t = Translator::from_vmcoreinfo(&vi).unwrap();
+        assert_eq!(t.pgd, 0xffff_ffff_ffff_f800);
+        let e = t.walk(&NoMemory, 0xffff_ff80_0000_0000).unwrap_err();
+        assert_eq!(e, Error::PageNotPresent { addr: t.pgd });
     }
 }

@@ -12,6 +12,7 @@
 //! served: console, ftrace and pmsg zones are laid out as ramoops lays them
 //! out and left as they are.
 
+use core::num::NonZeroU32;
 use core::sync::atomic::Ordering;
 
 use crashview_journal::{Entry, EntryKind};
@@ -130,7 +131,9 @@ pub struct StoredRecord {
 impl StoredRecord {
     /// Bytes [`Recorder::read_copy`] writes: the record, the notice, a NUL.
     pub fn buf_len(&self) -> usize {
-        self.size + self.notice_len + 1
+        // Saturates only for sizes no zone has (the fields are public): the
+        // caller's allocation then fails instead of coming out short.
+        self.size.saturating_add(self.notice_len).saturating_add(1)
     }
 }
 
@@ -240,10 +243,9 @@ impl Recorder {
             return Err(WriteError::NoSpace);
         }
         let st = self.st_ref();
-        let count = st.layout.dmesg.count;
-        if count == 0 {
+        let Some(count) = NonZeroU32::new(st.layout.dmesg.count) else {
             return Err(WriteError::NoSpace);
-        }
+        };
         let idx = self.dump_write_cnt.load(Ordering::Acquire) % count;
         let Some((zone, geom)) = self.dmesg_zone(idx) else {
             return Err(WriteError::NoSpace);
@@ -257,8 +259,9 @@ impl Recorder {
         w.write(hdr.get(..hlen).unwrap_or(&[]));
         let room = geom.data_size.saturating_sub(hlen);
         w.write(r.data.get(..r.data.len().min(room)).unwrap_or(&[]));
-        self.dump_write_cnt
-            .store((idx + 1) % count, Ordering::Release);
+        // ramoops' round robin; `idx < count`, so `idx + 1` fits.
+        let next = idx.checked_add(1).map_or(0, |n| n % count);
+        self.dump_write_cnt.store(next, Ordering::Release);
 
         let mut name = [0u8; crashview_journal::NAME_LEN];
         let mut n = ByteWriter::new(&mut name);
@@ -301,7 +304,8 @@ impl Recorder {
             let Some((a, b)) = old_log_ranges(&h, geom.data_size) else {
                 continue;
             };
-            let size = a.len() + b.len();
+            // Two parts of one zone: far from usize::MAX.
+            let size = a.len().saturating_add(b.len());
             if size == 0 {
                 continue;
             }
@@ -311,12 +315,13 @@ impl Recorder {
                 Some(d) => {
                     return Some(StoredRecord {
                         id,
-                        time: (d.secs, d.usecs.min(999_999) * 1000),
+                        // At most 999_999_000: no saturation.
+                        time: (d.secs, d.usecs.min(999_999).saturating_mul(1000)),
                         compressed: d.compressed,
                         header_len: d.len,
                         size: size.saturating_sub(d.len),
                         notice_len: self.notice(id as usize).1,
-                    })
+                    });
                 }
                 None => {
                     if let Ok(mut w) = ZoneWriter::new(zone, geom, st.codec.as_ref()) {
@@ -351,7 +356,8 @@ impl Recorder {
         let mut w = ByteWriter::new(out.get_mut(n..).unwrap_or(&mut []));
         w.put(text.get(..len).unwrap_or(&[]));
         w.put(&[0]);
-        n + w.len()
+        // Both count bytes of `out`.
+        n.saturating_add(w.len())
     }
 
     /// Empties dmesg zone `id` (`ramoops_pstore_erase`: pstore calls it when
@@ -417,14 +423,16 @@ fn ring_copy(zone: &[u8], h: &ZoneHeader, data_size: usize, from: usize, out: &m
     let mut n = 0;
     for r in [a, b] {
         let part = data.get(r).unwrap_or(&[]);
-        let s = skip.min(part.len());
-        skip -= s;
-        let rest = part.get(s..).unwrap_or(&[]);
-        let k = rest.len().min(out.len().saturating_sub(n));
-        if let (Some(d), Some(src)) = (out.get_mut(n..n + k), rest.get(..k)) {
+        let rest = part.get(skip.min(part.len())..).unwrap_or(&[]);
+        // What is left to skip after this part (none once it is inside).
+        skip = skip.saturating_sub(part.len());
+        let Some(free) = out.get_mut(n..) else { break };
+        let k = rest.len().min(free.len());
+        if let (Some(d), Some(src)) = (free.get_mut(..k), rest.get(..k)) {
             d.copy_from_slice(src);
         }
-        n += k;
+        // `n + k <= out.len()`.
+        n = n.saturating_add(k);
     }
     n
 }

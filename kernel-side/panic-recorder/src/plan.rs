@@ -274,7 +274,8 @@ impl Plan {
         if let (Some(slot), Some(w)) = (self.steps.get_mut(self.len), self.who.get_mut(self.len)) {
             *slot = s;
             *w = who;
-            self.len += 1;
+            // Below the arrays' length: the slots were there.
+            self.len = self.len.saturating_add(1);
         }
     }
 
@@ -293,9 +294,10 @@ impl Plan {
     }
 
     fn each_step_once(&self) -> Result<(), PlanError> {
-        let s = self.steps();
-        for (i, a) in s.iter().enumerate() {
-            if s.get(i + 1..).unwrap_or(&[]).contains(a) {
+        let mut rest = self.steps();
+        while let Some((a, later)) = rest.split_first() {
+            rest = later;
+            if later.contains(a) {
                 return Err(PlanError::Duplicate(*a));
             }
         }
@@ -390,7 +392,7 @@ impl Plan {
             }
         }
         if let Some(r) = pos(StepKind::Reboot) {
-            if r + 1 != s.len() {
+            if s.get(r..).map_or(0, <[StepKind]>::len) != 1 {
                 return Err(PlanError::Order("steps after reboot"));
             }
         }
@@ -427,8 +429,8 @@ impl Plan {
             origin,
             FactsText(&self.facts)
         )?;
-        for (i, s) in self.steps().iter().enumerate() {
-            writeln!(w, "{:2}. {}{}", i + 1, s.name(), note(*s, self))?;
+        for (n, s) in (1..).zip(self.steps()) {
+            writeln!(w, "{n:2}. {}{}", s.name(), note(*s, self))?;
         }
         Ok(())
     }
@@ -443,14 +445,14 @@ impl Plan {
             self.config.panic_timeout,
             FactsText(&self.facts)
         )?;
-        for (i, s) in self.steps().iter().enumerate() {
+        for (n, (i, s)) in (1..).zip(self.steps().iter().enumerate()) {
             let who = match self.who(i) {
                 Who::Recorder => " [recorder]",
                 Who::KernelBefore => " [kernel, before the recorder runs]",
                 Who::KernelNext => " [kernel, observed]",
                 Who::KernelAfter => " [kernel, after the recorder's last hook]",
             };
-            writeln!(w, "{:2}. {}{}{}", i + 1, s.name(), note(*s, self), who)?;
+            writeln!(w, "{n:2}. {}{}{}", s.name(), note(*s, self), who)?;
         }
         if self.facts.crash_kernel_loaded && !self.config.crash_kexec_post_notifiers {
             writeln!(

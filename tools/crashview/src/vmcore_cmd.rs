@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use crashview_printk::{Log, Record, RecordState, RingKind};
-use crashview_vmcore::{loader::MappedFile, Container, Vmcore};
+use crashview_vmcore::{loader::MappedFile, Container, Format, PageType, Vmcore};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 
@@ -109,19 +109,8 @@ fn record_json(r: &Record) -> Value {
     })
 }
 
-fn dump_level_names(level: i32) -> String {
-    let names = [
-        (1, "zero"),
-        (2, "cache"),
-        (4, "cache private"),
-        (8, "user"),
-        (16, "free"),
-    ];
-    let v: Vec<&str> = names
-        .iter()
-        .filter(|(b, _)| level & b != 0)
-        .map(|&(_, n)| n)
-        .collect();
+fn excluded_text(fmt: &Format) -> String {
+    let v: Vec<&str> = fmt.excluded_pages().map(PageType::name).collect();
     if v.is_empty() {
         "nothing excluded".into()
     } else {
@@ -140,20 +129,6 @@ fn utc(secs: i64) -> String {
     )
 }
 
-/// `struct new_utsname` from `init_uts_ns` in memory.
-fn utsname_from_memory(core: &Vmcore<'_>) -> Option<[String; 6]> {
-    let vi = core.vmcoreinfo()?;
-    let addr = vi.symbol("init_uts_ns")? + vi.offset("uts_namespace", "name").unwrap_or(0);
-    let mut b = [0u8; 390];
-    core.read_virt(addr, &mut b).ok()?;
-    let field = |i: usize| {
-        let s = b.get(i * 65..(i + 1) * 65).unwrap_or_default();
-        let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
-        String::from_utf8_lossy(s.get(..end).unwrap_or_default()).into_owned()
-    };
-    Some([field(0), field(1), field(2), field(3), field(4), field(5)])
-}
-
 /// `crashview info`.
 pub fn info(path: &Path, json: bool) -> Result<()> {
     let pb = spinner("indexing the dump");
@@ -164,12 +139,12 @@ pub fn info(path: &Path, json: bool) -> Result<()> {
     warn_diagnostics(path, &core, log.as_ref().ok());
     let vi = core.vmcoreinfo();
     let fmt = core.format();
-    let uts = utsname_from_memory(&core);
+    let uts = core.utsname().ok();
     let mut missing: Vec<String> = Vec::new();
 
     let release = vi
         .and_then(|v| v.osrelease().map(str::to_owned))
-        .or_else(|| uts.as_ref().map(|u| u[2].clone()))
+        .or_else(|| uts.as_ref().map(|u| u.release.clone()))
         .or_else(|| {
             core.kdump()
                 .map(|k| k.header.utsname.release.clone())
@@ -177,7 +152,7 @@ pub fn info(path: &Path, json: bool) -> Result<()> {
         });
     let machine = uts
         .as_ref()
-        .map(|u| u[4].clone())
+        .map(|u| u.machine.clone())
         .filter(|s| !s.is_empty())
         .or_else(|| {
             core.kdump()
@@ -271,7 +246,7 @@ pub fn info(path: &Path, json: bool) -> Result<()> {
             },
             "release": release,
             "architecture": machine,
-            "utsname": uts.as_ref().map(|u| json!({"sysname": u[0], "nodename": u[1], "release": u[2], "version": u[3], "machine": u[4], "domainname": u[5]})),
+            "utsname": uts.as_ref().map(|u| json!({"sysname": u.sysname, "nodename": u.nodename, "release": u.release, "version": u.version, "machine": u.machine, "domainname": u.domainname})),
             "crash_time": crash_time.map(|(t, src)| json!({"unix": t, "utc": utc(t), "source": src})),
             "panic": panic_msg,
             "first_oops": oops,
@@ -294,15 +269,15 @@ pub fn info(path: &Path, json: bool) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let na = || "unknown".to_string();
     writeln!(out, "file:          {}", path.display())?;
-    let level = fmt
-        .dump_level
-        .map(|l| format!(" ({})", dump_level_names(l)))
-        .unwrap_or_default();
+    let level = match fmt.dump_level {
+        Some(_) => format!(" ({})", excluded_text(fmt)),
+        None => String::new(),
+    };
     writeln!(out, "format:        {fmt}{level}")?;
     writeln!(out, "release:       {}", release.unwrap_or_else(na))?;
     if let Some(u) = &uts {
-        writeln!(out, "version:       {}", u[3])?;
-        writeln!(out, "hostname:      {}", u[1])?;
+        writeln!(out, "version:       {}", u.version)?;
+        writeln!(out, "hostname:      {}", u.nodename)?;
     }
     writeln!(out, "architecture:  {}", machine.unwrap_or_else(na))?;
     match crash_time {

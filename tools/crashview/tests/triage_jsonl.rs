@@ -26,7 +26,12 @@ fn pile() -> Vec<String> {
     }
     v.sort();
     v.push(fixture("crashdir/var-crash").to_str().unwrap().to_string());
-    v.push(fixture("vmcore/kdump/kdump-elf.min.zst").to_str().unwrap().to_string());
+    v.push(
+        fixture("vmcore/kdump/kdump-elf.min.zst")
+            .to_str()
+            .unwrap()
+            .to_string(),
+    );
     v
 }
 
