@@ -38,6 +38,7 @@ pub mod platform;
 pub mod raw;
 pub mod recorder;
 pub mod text;
+pub mod zones;
 
 pub use crashview_journal as journal;
 pub use crashview_ramoops as ramoops;

@@ -24,10 +24,10 @@ use crashview_ramoops::layout::{Layout, Params, ZoneRun};
 use crashview_ramoops::rs::Codec;
 use crashview_ramoops::zone::ZoneGeometry;
 
-use crate::backend::{ZoneStatus, MAX_ZONES};
 use crate::list::{ListId, PhaseList};
 use crate::plan::{self, Plan};
 use crate::raw::{ClaimCell, RawRegion};
+use crate::zones::{ZoneStatus, ZonesError, MAX_ZONES};
 
 mod attach;
 mod calls;
@@ -88,6 +88,16 @@ pub enum AttachError {
     JournalTooSmall,
     /// More zones than the recorder's status table holds ([`MAX_ZONES`]).
     TooManyZones,
+}
+
+impl From<ZonesError> for AttachError {
+    fn from(e: ZonesError) -> AttachError {
+        match e {
+            ZonesError::Layout(l) => AttachError::Layout(l),
+            ZonesError::RegionTooSmall => AttachError::RegionTooSmall,
+            ZonesError::TooManyZones => AttachError::TooManyZones,
+        }
+    }
 }
 
 /// What `panic` (or a hook) did.

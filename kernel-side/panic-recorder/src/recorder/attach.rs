@@ -93,7 +93,10 @@ impl Recorder {
         } else {
             None
         };
-        crate::backend::init_zones(self, &region, &layout, codec.as_ref(), setup.version_code)?;
+        // In place: the table is too large for a kernel stack.
+        // SAFETY: attaching: the table has no other user yet.
+        let table = unsafe { &mut *self.zone_status.as_ptr() };
+        crate::zones::init_zones(table, &region, &layout, codec.as_ref(), setup.version_code)?;
         self.set_st(State {
             region: Some(region),
             mirror,
