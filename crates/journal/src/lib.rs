@@ -43,6 +43,9 @@
 //! ```
 #![no_std]
 #![deny(missing_docs)]
+// Every value read from a dump or region is untrusted: arithmetic on it is
+// checked (or wraps/saturates where the format says so), never silent.
+#![deny(clippy::arithmetic_side_effects)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
@@ -76,8 +79,11 @@ pub const NAME_LEN: usize = 32;
 pub const MAX_ENTRIES: u32 = 1 << 16;
 
 /// Bytes of a version 2 zone with `entries` slots.
+///
+/// Saturates for counts no memory holds: `usize::MAX` is a length no zone
+/// has, so a writer or reader given it refuses the zone as too small.
 pub const fn zone_len(entries: usize) -> usize {
-    HEADER_AREA_LEN + entries * SLOT_LEN
+    HEADER_AREA_LEN.saturating_add(entries.saturating_mul(SLOT_LEN))
 }
 
 /// Errors of the journal format. Offsets are from the zone start.
@@ -459,26 +465,32 @@ pub fn step_arg(kind: StepKind, performer: Performer) -> u64 {
     u64::from(kind as u8) | (u64::from(performer as u8) << 8)
 }
 
+/// `b[at..at + len]`, when all of it is there (no sum to overflow).
+fn span(b: &[u8], at: usize, len: usize) -> Option<&[u8]> {
+    b.get(at..)?.get(..len)
+}
+
+/// The mutable `b[at..at + len]`, when all of it is there.
+fn span_mut(b: &mut [u8], at: usize, len: usize) -> Option<&mut [u8]> {
+    b.get_mut(at..)?.get_mut(..len)
+}
+
 fn put(dst: &mut [u8], at: usize, src: &[u8]) {
-    if let Some(d) = dst.get_mut(at..at + src.len()) {
+    if let Some(d) = span_mut(dst, at, src.len()) {
         d.copy_from_slice(src);
     }
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut w = [0u8; 4];
-    if let Some(s) = b.get(at..at + 4) {
-        w.copy_from_slice(s);
-    }
-    u32::from_le_bytes(w)
+    b.get(at..)
+        .and_then(|s| s.first_chunk::<4>())
+        .map_or(0, |w| u32::from_le_bytes(*w))
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        w.copy_from_slice(s);
-    }
-    u64::from_le_bytes(w)
+    b.get(at..)
+        .and_then(|s| s.first_chunk::<8>())
+        .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
 /// The Reed–Solomon codec of version 2 (16 parity bytes, ramoops' field).
@@ -512,12 +524,22 @@ impl Layout {
         }
     }
 
+    /// Zone offset of slot `index`. Indices are below MAX_ENTRIES wherever
+    /// they come from (a header's capacity is checked), so this never
+    /// saturates; if it did, no zone reaches that offset and every read of
+    /// it fails.
     fn offset(self, index: u32) -> usize {
-        self.base() + index as usize * self.stride()
+        self.base()
+            .saturating_add((index as usize).saturating_mul(self.stride()))
     }
 
     fn capacity_for(self, len: usize) -> u32 {
-        (len.saturating_sub(self.base()) / self.stride()).min(MAX_ENTRIES as usize) as u32
+        // stride() is 64 or 80, never 0.
+        let slots = len
+            .saturating_sub(self.base())
+            .checked_div(self.stride())
+            .unwrap_or(0);
+        slots.min(MAX_ENTRIES as usize) as u32
     }
 }
 
@@ -689,14 +711,14 @@ fn recover_header(zone: &[u8]) -> Option<ParsedHeader> {
 fn checked_entry(zone: &[u8], layout: Layout, rs: &Codec, i: u32) -> Option<[u8; ENTRY_LEN]> {
     let at = layout.offset(i);
     let mut e = [0u8; ENTRY_LEN];
-    e.copy_from_slice(zone.get(at..at + ENTRY_LEN)?);
+    e.copy_from_slice(span(zone, at, ENTRY_LEN)?);
     if crc_ok(&e) {
         return Some(e);
     }
     if e.iter().all(|&b| b == 0) {
         return None;
     }
-    let par = zone.get(at + ENTRY_LEN..at + SLOT_LEN)?;
+    let par = span(zone, at, SLOT_LEN)?.get(ENTRY_LEN..)?;
     match rs.decode(&mut e, par) {
         Ok(Decoded::Corrected(_)) if crc_ok(&e) => Some(e),
         _ => None,
@@ -725,14 +747,14 @@ fn header_of(zone: &[u8]) -> Result<(ParsedHeader, bool)> {
 /// entries are only decoded where the magic (nearly) matches.
 pub fn locate(bytes: &[u8]) -> Option<usize> {
     let mut found = None;
-    let mut off = 0usize;
-    while off + HEADER_LEN <= bytes.len() {
+    // Offsets with a whole header before the end (half-open: StepBy over an
+    // inclusive range is slower).
+    for off in (0..bytes.len().saturating_sub(HEADER_LEN - 1)).step_by(2) {
         if let Some(z) = bytes.get(off..) {
             if magic_distance(z) <= MAGIC_SLACK && header_of(z).is_ok() {
                 found = Some(off);
             }
         }
-        off += 2;
     }
     found
 }
@@ -858,13 +880,15 @@ impl<'a> JournalWriter<'a> {
             return Err(full);
         }
         let seq = self.next;
+        // seq < capacity <= u32::MAX: checked before anything is written.
+        let next = seq.checked_add(1).ok_or(full)?;
         let bytes = Entry { seq, ..*e }.encode(self.header.generation);
         let mut parity = [0u8; PARITY_LEN];
         self.codec
             .encode(&bytes, &mut parity)
             .map_err(|_| Error::BadHeader("parity codec"))?;
         let at = Layout::V2.offset(seq);
-        let slot = self.zone.get_mut(at..at + SLOT_LEN).ok_or(full)?;
+        let slot = span_mut(self.zone, at, SLOT_LEN).ok_or(full)?;
         let (entry, par) = slot.split_at_mut(ENTRY_LEN);
         let (crc, body) = entry.split_at_mut(4);
         body.copy_from_slice(bytes.get(4..).unwrap_or(&[0; ENTRY_LEN - 4]));
@@ -875,7 +899,7 @@ impl<'a> JournalWriter<'a> {
             volatile_store(dst, src);
         }
         barrier();
-        self.next += 1;
+        self.next = next;
         Ok(seq)
     }
 }
@@ -954,7 +978,7 @@ enum Slot {
 /// Judges slot `i` of `zone`.
 fn examine(zone: &[u8], layout: Layout, rs: &Codec, generation: u32, i: u32) -> Slot {
     let at = layout.offset(i);
-    let Some(raw) = zone.get(at..at + ENTRY_LEN) else {
+    let Some(raw) = span(zone, at, ENTRY_LEN) else {
         return Slot::Bad { written: false };
     };
     let ours =
@@ -966,7 +990,7 @@ fn examine(zone: &[u8], layout: Layout, rs: &Codec, generation: u32, i: u32) -> 
         };
     }
     let parity = if layout == Layout::V2 {
-        zone.get(at + ENTRY_LEN..at + SLOT_LEN)
+        span(zone, at, SLOT_LEN).and_then(|s| s.get(ENTRY_LEN..))
     } else {
         None
     };
@@ -996,18 +1020,18 @@ fn examine(zone: &[u8], layout: Layout, rs: &Codec, generation: u32, i: u32) -> 
             // from it in bytes 4..4+k only, those being this entry's start; a
             // single changed byte is what one flipped bit also gives, and is
             // read as the flip.
-            let mut changed = 0usize;
-            let mut last = 0usize;
-            let mut below_body = false;
-            for (p, (a, b)) in raw.iter().zip(fixed.iter()).enumerate() {
-                if a != b {
-                    changed += 1;
-                    last = p;
-                    below_body |= p < 4;
-                }
-            }
-            let upto = (last + 1).clamp(4, 12);
-            let prefix = raw.get(4..upto) == expect.get(..upto - 4);
+            let differs = |(a, b): (&u8, &u8)| a != b;
+            let pairs = || raw.iter().zip(fixed.iter());
+            let changed = pairs().filter(|&p| differs(p)).count();
+            let below_body = pairs().take(4).any(differs);
+            // Bytes 4..upto, up to the last changed one (within 4..12), must
+            // be how this generation's entry for this slot starts.
+            let upto = pairs()
+                .rposition(differs)
+                .map_or(4, |last| last.saturating_add(1).clamp(4, 12));
+            let prefix = upto
+                .checked_sub(4)
+                .is_some_and(|n| raw.get(4..upto) == expect.get(..n));
             Slot::Repaired {
                 written: changed >= 2 && !below_body && prefix,
             }
@@ -1076,16 +1100,18 @@ pub fn read(zone: &[u8]) -> Result<Journal<'_>> {
     let mut after: Option<Slot> = None;
     for i in 0..slots {
         match examine(zone, layout, &codec, header.generation, i) {
+            // Counts of slots, below MAX_ENTRIES: they never saturate, as
+            // corrected (bytes) may not either.
             Slot::Valid(_, n) => {
-                count += 1;
+                count = count.saturating_add(1);
                 corrected = corrected.saturating_add(n);
-                corrupt += pending;
+                corrupt = corrupt.saturating_add(pending);
                 pending = 0;
-                end = i + 1;
+                end = i.saturating_add(1);
                 after = None;
             }
             s => {
-                pending += 1;
+                pending = pending.saturating_add(1);
                 if i == end {
                     after = Some(s);
                 }
@@ -1103,7 +1129,7 @@ pub fn read(zone: &[u8]) -> Result<Journal<'_>> {
         Some(Slot::Repaired { .. }) => Tail::Clean,
         Some(Slot::Bad { .. }) => {
             damaged_after = true;
-            corrupt += 1;
+            corrupt = corrupt.saturating_add(1);
             Tail::Clean
         }
     };
@@ -1142,7 +1168,7 @@ impl<'a> Journal<'a> {
     pub fn corrupt_slots(&self) -> impl Iterator<Item = CorruptSlot> + 'a {
         let (zone, layout, codec, generation) =
             (self.zone, self.layout, self.codec, self.header.generation);
-        let upto = self.end + u32::from(self.damaged_after);
+        let upto = self.end.saturating_add(u32::from(self.damaged_after));
         (0..upto).filter_map(
             move |i| match examine(zone, layout, &codec, generation, i) {
                 Slot::Valid(..) => None,
@@ -1221,8 +1247,9 @@ impl<'a> Journal<'a> {
                 }
                 EntryKind::CallBegin => p.open_call = Some(e),
                 EntryKind::CallEnd => p.open_call = None,
-                EntryKind::NestedPanic => p.nested += 1,
-                EntryKind::CorruptEntry => p.corrupt += 1,
+                // Counts shown to the user saturate, like plan_len.
+                EntryKind::NestedPanic => p.nested = p.nested.saturating_add(1),
+                EntryKind::CorruptEntry => p.corrupt = p.corrupt.saturating_add(1),
                 EntryKind::PanicEnd => {
                     p.finished = true;
                     p.open_step = None;

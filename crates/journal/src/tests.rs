@@ -1,3 +1,6 @@
+// Test arithmetic on known small values; overflow would fail the test.
+#![allow(clippy::arithmetic_side_effects)]
+
 extern crate std;
 use std::vec;
 use std::vec::Vec;

@@ -56,12 +56,16 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             value: buf_len,
         });
     }
-    if hdr < o_text_len + 6 || hdr > 64 {
+    // text_len, dict_len (u16 each), facility, flags/level: 6 bytes from
+    // text_len's offset, all inside the header.
+    if o_text_len.checked_add(6).is_none_or(|end| hdr < end) || hdr > 64 {
         return Err(Error::BadRing {
             what: "SIZE(printk_log)",
             value: hdr,
         });
     }
+    // Below hdr <= 64 (checked just above): these sums cannot wrap.
+    let (o_facility, o_flags) = (o_text_len.wrapping_add(4), o_text_len.wrapping_add(5));
     if first >= buf_len || next >= buf_len {
         return Err(Error::BadRing {
             what: "log_first_idx/log_next_idx",
@@ -73,21 +77,23 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
     let mut records = Vec::new();
     let mut idx = first;
     let mut wrapped = false;
-    let mut skipped = 0;
-    // Each record is at least `hdr` bytes, so this bounds the walk.
-    for _ in 0..=buf_len / hdr {
+    let mut skipped = 0u64;
+    // Each record is at least `hdr` (>= 6) bytes, so this bounds the walk.
+    // Offsets stay below buf_len <= MAX_LOG_BUF (checked as they advance),
+    // so `idx + x` below never saturates; addresses wrap like the kernel's.
+    for _ in 0..=buf_len.checked_div(hdr).unwrap_or(0) {
         if idx == next && (wrapped || !records.is_empty() || first == next) {
             break;
         }
         let Some(h) = ring.get(idx, hdr).map(<[u8]>::to_vec) else {
-            if idx + hdr > buf_len && !wrapped {
+            if idx.saturating_add(hdr) > buf_len && !wrapped {
                 // No room for a header at the end: the kernel wrapped.
                 idx = 0;
                 wrapped = true;
                 continue;
             }
             diagnostics.push(Diagnostic {
-                addr: buf + idx,
+                addr: buf.wrapping_add(idx),
                 structure: "printk_log",
                 message: "header unreadable; stopping".into(),
             });
@@ -97,7 +103,7 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
         if len == 0 {
             if wrapped {
                 diagnostics.push(Diagnostic {
-                    addr: buf + idx,
+                    addr: buf.wrapping_add(idx),
                     structure: "printk_log",
                     message: "second wrap marker; stopping".into(),
                 });
@@ -108,26 +114,27 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             continue;
         }
         let text_len = le(&h, o_text_len, 2);
-        if len < hdr || idx + len > buf_len || hdr + text_len > len {
+        if len < hdr || idx.saturating_add(len) > buf_len || hdr.saturating_add(text_len) > len {
             diagnostics.push(Diagnostic {
-                addr: buf + idx,
+                addr: buf.wrapping_add(idx),
                 structure: "printk_log",
                 message: format!("record length {len} (text {text_len}) does not fit; stopping"),
             });
-            skipped += 1;
+            skipped = skipped.saturating_add(1);
             break;
         }
-        let Some(text) = ring.get(idx + hdr, text_len) else {
-            skipped += 1;
-            idx += len;
+        let Some(text) = ring.get(idx.saturating_add(hdr), text_len) else {
+            skipped = skipped.saturating_add(1);
+            idx = idx.saturating_add(len);
             continue;
         };
-        let fl = le(&h, o_text_len + 5, 1) as u8;
+        let fl = le(&h, o_flags, 1) as u8;
         records.push(Record {
-            seq: first_seq + records.len() as u64,
+            // Sequence numbers wrap at 64 bits, as the kernel's u64 does.
+            seq: first_seq.wrapping_add(records.len() as u64),
             ts_nsec: le(&h, o_ts, 8),
             level: fl >> 5,
-            facility: le(&h, o_text_len + 4, 1) as u8,
+            facility: le(&h, o_facility, 1) as u8,
             flags: fl & 0x1f,
             caller_id: o_caller.map(|o| le(&h, o, 4) as u32),
             subsystem: String::new(),
@@ -135,7 +142,7 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             text: text.to_vec(),
             state: RecordState::Legacy,
         });
-        idx += len;
+        idx = idx.saturating_add(len);
     }
     let mut all = std::mem::take(&mut ring.diagnostics);
     all.append(&mut diagnostics);

@@ -21,6 +21,9 @@
 //!
 //! The book's "Reading vmcores" chapter describes the ring layout.
 #![deny(missing_docs)]
+// Every value read from a dump or region is untrusted: arithmetic on it is
+// checked (or wraps/saturates where the format says so), never silent.
+#![deny(clippy::arithmetic_side_effects)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 mod legacy;
@@ -28,6 +31,8 @@ mod lockless;
 mod mem;
 
 use crashview_vmcore::KernelMemory;
+
+pub use lockless::MAX_RECORDS;
 
 /// What went wrong reading the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,6 +34,17 @@ pub const MAX_COUNT_BITS: u32 = 24;
 pub const MAX_SIZE_BITS: u32 = 30;
 /// Per-record diagnostics kept before summarising.
 const MAX_RECORD_DIAGS: usize = 32;
+/// Most records read from one ring: the descriptor count of the largest
+/// `CONFIG_LOG_BUF_SHIFT` (25: 2^20 descriptors). A bigger span between
+/// tail and head (a `log_buf_len=` boot option, or a corrupt ring) is read
+/// from its newest end, with a diagnostic, so the record list and its
+/// up-front allocation stay bounded whatever `count_bits` says.
+pub const MAX_RECORDS: u64 = 1 << 20;
+
+/// `a + b` for two VMCOREINFO offsets, or the error naming `what`.
+fn field_sum(a: u64, b: u64, what: &'static str) -> Result<u64> {
+    a.checked_add(b).ok_or(Error::BadRing { what, value: b })
+}
 
 struct Layout {
     counter: u64,
@@ -45,7 +56,11 @@ struct Layout {
     seq: u64,
     ts: u64,
     text_len: u64,
+    /// `facility` and the flags/level byte follow `text_len` (u16).
+    facility: u64,
+    flags_level: u64,
     caller: u64,
+    /// Byte ranges of the device info strings in `printk_info`.
     subsys: (u64, u64),
     device: (u64, u64),
 }
@@ -54,25 +69,42 @@ impl Layout {
     fn new(vi: &VmcoreInfo) -> Result<Layout> {
         let lpos = dec(vi, "OFFSET(prb_desc.text_blk_lpos)")?;
         let dev = dec(vi, "OFFSET(printk_info.dev_info)")?;
+        let text_len = dec(vi, "OFFSET(printk_info.text_len)")?;
+        // A string field: (start, end) in printk_info, from VMCOREINFO.
+        let string = |off_key: &'static str, len_key: &'static str| -> Result<(u64, u64)> {
+            let start = field_sum(dev, dec(vi, off_key).unwrap_or(0), off_key)?;
+            let end = field_sum(start, dec(vi, len_key).unwrap_or(0), len_key)?;
+            Ok((start, end))
+        };
         Ok(Layout {
             counter: dec(vi, "OFFSET(atomic_long_t.counter)").unwrap_or(0),
             desc_size: dec(vi, "SIZE(prb_desc)")?,
             sv: dec(vi, "OFFSET(prb_desc.state_var)")?,
-            lpos_begin: lpos + dec(vi, "OFFSET(prb_data_blk_lpos.begin)")?,
-            lpos_next: lpos + dec(vi, "OFFSET(prb_data_blk_lpos.next)")?,
+            lpos_begin: field_sum(
+                lpos,
+                dec(vi, "OFFSET(prb_data_blk_lpos.begin)")?,
+                "OFFSET(prb_data_blk_lpos.begin)",
+            )?,
+            lpos_next: field_sum(
+                lpos,
+                dec(vi, "OFFSET(prb_data_blk_lpos.next)")?,
+                "OFFSET(prb_data_blk_lpos.next)",
+            )?,
             info_size: dec(vi, "SIZE(printk_info)")?,
             seq: dec(vi, "OFFSET(printk_info.seq)")?,
             ts: dec(vi, "OFFSET(printk_info.ts_nsec)")?,
-            text_len: dec(vi, "OFFSET(printk_info.text_len)")?,
+            text_len,
+            facility: field_sum(text_len, 2, "OFFSET(printk_info.text_len)")?,
+            flags_level: field_sum(text_len, 3, "OFFSET(printk_info.text_len)")?,
             caller: dec(vi, "OFFSET(printk_info.caller_id)")?,
-            subsys: (
-                dev + dec(vi, "OFFSET(dev_printk_info.subsystem)").unwrap_or(0),
-                dec(vi, "LENGTH(printk_info_subsystem)").unwrap_or(0),
-            ),
-            device: (
-                dev + dec(vi, "OFFSET(dev_printk_info.device)").unwrap_or(0),
-                dec(vi, "LENGTH(printk_info_device)").unwrap_or(0),
-            ),
+            subsys: string(
+                "OFFSET(dev_printk_info.subsystem)",
+                "LENGTH(printk_info_subsystem)",
+            )?,
+            device: string(
+                "OFFSET(dev_printk_info.device)",
+                "LENGTH(printk_info_device)",
+            )?,
         })
     }
 }
@@ -84,41 +116,45 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
         sym(vi, "SYMBOL(prb)")?,
         "prb (pointer to the printk_ringbuffer)",
     )?;
+    // Kernel virtual addresses: struct + offset wraps as the kernel's own
+    // pointer arithmetic would; a wrapped address is simply unreadable.
     let dr = prb.wrapping_add(dec(vi, "OFFSET(printk_ringbuffer.desc_ring)")?);
     let tr = prb.wrapping_add(dec(vi, "OFFSET(printk_ringbuffer.text_data_ring)")?);
     let count_bits = read_u32(
         mem,
-        dr + dec(vi, "OFFSET(prb_desc_ring.count_bits)")?,
+        dr.wrapping_add(dec(vi, "OFFSET(prb_desc_ring.count_bits)")?),
         "prb_desc_ring.count_bits",
     )?;
     let descs = read_u64(
         mem,
-        dr + dec(vi, "OFFSET(prb_desc_ring.descs)")?,
+        dr.wrapping_add(dec(vi, "OFFSET(prb_desc_ring.descs)")?),
         "prb_desc_ring.descs",
     )?;
     let infos = read_u64(
         mem,
-        dr + dec(vi, "OFFSET(prb_desc_ring.infos)")?,
+        dr.wrapping_add(dec(vi, "OFFSET(prb_desc_ring.infos)")?),
         "prb_desc_ring.infos",
     )?;
     let head_id = read_u64(
         mem,
-        dr + dec(vi, "OFFSET(prb_desc_ring.head_id)")? + l.counter,
+        dr.wrapping_add(dec(vi, "OFFSET(prb_desc_ring.head_id)")?)
+            .wrapping_add(l.counter),
         "prb_desc_ring.head_id",
     )?;
     let tail_id = read_u64(
         mem,
-        dr + dec(vi, "OFFSET(prb_desc_ring.tail_id)")? + l.counter,
+        dr.wrapping_add(dec(vi, "OFFSET(prb_desc_ring.tail_id)")?)
+            .wrapping_add(l.counter),
         "prb_desc_ring.tail_id",
     )?;
     let size_bits = read_u32(
         mem,
-        tr + dec(vi, "OFFSET(prb_data_ring.size_bits)")?,
+        tr.wrapping_add(dec(vi, "OFFSET(prb_data_ring.size_bits)")?),
         "prb_data_ring.size_bits",
     )?;
     let data = read_u64(
         mem,
-        tr + dec(vi, "OFFSET(prb_data_ring.data)")?,
+        tr.wrapping_add(dec(vi, "OFFSET(prb_data_ring.data)")?),
         "prb_data_ring.data",
     )?;
 
@@ -134,27 +170,44 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             value: size_bits.into(),
         });
     }
-    if l.desc_size < l.lpos_next + 8 || l.desc_size > 256 {
+    if l.lpos_next
+        .checked_add(8)
+        .is_none_or(|end| l.desc_size < end)
+        || l.desc_size > 256
+    {
         return Err(Error::BadRing {
             what: "SIZE(prb_desc)",
             value: l.desc_size,
         });
     }
-    if l.info_size < l.caller + 4 || l.info_size > 1024 {
+    if l.caller.checked_add(4).is_none_or(|end| l.info_size < end) || l.info_size > 1024 {
         return Err(Error::BadRing {
             what: "SIZE(printk_info)",
             value: l.info_size,
         });
     }
+    // Both bit counts were checked above, so the shifts fit and the masks
+    // (size - 1, count - 1: ring index arithmetic) cannot wrap.
     let count = 1u64 << count_bits;
     let size = 1u64 << size_bits;
+    let (count_mask, size_mask) = (count.wrapping_sub(1), size.wrapping_sub(1));
+    // count <= 2^24 and the sizes <= 1024: the array lengths fit a u64.
+    let array_len = |elem: u64, what| {
+        count
+            .checked_mul(elem)
+            .ok_or(Error::BadRing { what, value: elem })
+    };
     let mut diagnostics = Vec::new();
-    let mut desc_mem = Region::new(mem, descs, count * l.desc_size, "prb_desc array");
-    let mut info_mem = Region::new(mem, infos, count * l.info_size, "printk_info array");
+    let desc_len = array_len(l.desc_size, "SIZE(prb_desc)")?;
+    let info_len = array_len(l.info_size, "SIZE(printk_info)")?;
+    let mut desc_mem = Region::new(mem, descs, desc_len, "prb_desc array");
+    let mut info_mem = Region::new(mem, infos, info_len, "printk_info array");
     let mut data_mem = Region::new(mem, data, size, "text data ring");
 
     let head_id = head_id & DESC_ID_MASK;
     let tail_id = tail_id & DESC_ID_MASK;
+    // Ids increase forever and wrap at 62 bits: the span is their distance
+    // on that circle.
     let mut span = head_id.wrapping_sub(tail_id) & DESC_ID_MASK;
     if span >= count {
         diagnostics.push(Diagnostic {
@@ -162,16 +215,30 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             structure: "prb_desc_ring",
             message: format!("tail_id {tail_id:#x} is {span} ids behind head_id {head_id:#x}, more than the {count} descriptors: reading the newest {count}"),
         });
-        span = count - 1;
+        span = count_mask;
+    }
+    // span + 1 records from first to head_id; at most MAX_RECORDS of them.
+    if span >= MAX_RECORDS {
+        diagnostics.push(Diagnostic {
+            addr: dr,
+            structure: "prb_desc_ring",
+            message: format!(
+                "{} descriptors between tail_id {tail_id:#x} and head_id {head_id:#x} (count_bits {count_bits}), \
+                 more than the {MAX_RECORDS} records read at most: reading the newest {MAX_RECORDS}",
+                span.saturating_add(1)
+            ),
+        });
+        span = MAX_RECORDS.wrapping_sub(1);
     }
     let first = head_id.wrapping_sub(span) & DESC_ID_MASK;
 
-    let mut records = Vec::with_capacity(span as usize + 1);
+    // span < MAX_RECORDS: a bounded allocation, whatever count_bits said.
+    let mut records = Vec::with_capacity(usize::try_from(span).unwrap_or(0).saturating_add(1));
     let mut skipped = 0u64;
     let mut reusable = 0u64;
     let mut record_diags = 0usize;
     let mut note = |diagnostics: &mut Vec<Diagnostic>, addr, structure, message: String| {
-        record_diags += 1;
+        record_diags = record_diags.saturating_add(1);
         if record_diags <= MAX_RECORD_DIAGS {
             diagnostics.push(Diagnostic {
                 addr,
@@ -182,11 +249,12 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
     };
     for k in 0..=span {
         let id = first.wrapping_add(k) & DESC_ID_MASK;
-        let slot = id & (count - 1);
-        let doff = slot * l.desc_size;
+        let slot = id & count_mask;
+        // slot < count: the product is below desc_len, which fits (checked).
+        let doff = slot.saturating_mul(l.desc_size);
         let daddr = descs.wrapping_add(doff);
         let Some(d) = desc_mem.get(doff, l.desc_size) else {
-            skipped += 1;
+            skipped = skipped.saturating_add(1);
             note(
                 &mut diagnostics,
                 daddr,
@@ -195,12 +263,12 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             );
             continue;
         };
-        let sv = le(d, l.sv + l.counter, 8);
+        let sv = le(d, l.sv.saturating_add(l.counter), 8);
         let (sv_id, state) = (sv & DESC_ID_MASK, sv >> 62);
         if sv_id != id {
             // Reused for a newer record while we were between tail and
             // head, or torn: the kernel's desc_miss.
-            skipped += 1;
+            skipped = skipped.saturating_add(1);
             note(
                 &mut diagnostics,
                 daddr,
@@ -214,11 +282,11 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             2 => RecordState::Finalized,
             3 => {
                 // Reusable: its data was pushed out of the data ring.
-                reusable += 1;
+                reusable = reusable.saturating_add(1);
                 continue;
             }
             _ => {
-                skipped += 1;
+                skipped = skipped.saturating_add(1);
                 note(
                     &mut diagnostics,
                     daddr,
@@ -228,10 +296,10 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
                 continue;
             }
         };
-        let ioff = slot * l.info_size;
+        let ioff = slot.saturating_mul(l.info_size);
         let iaddr = infos.wrapping_add(ioff);
         let Some(info) = info_mem.get(ioff, l.info_size) else {
-            skipped += 1;
+            skipped = skipped.saturating_add(1);
             note(
                 &mut diagnostics,
                 iaddr,
@@ -241,8 +309,8 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             continue;
         };
         let seq = le(info, l.seq, 8);
-        if seq & (count - 1) != slot {
-            skipped += 1;
+        if seq & count_mask != slot {
+            skipped = skipped.saturating_add(1);
             note(
                 &mut diagnostics,
                 iaddr,
@@ -260,7 +328,7 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
             } else {
                 // FAILED_LPOS: the text was lost when the record was made.
                 let _ = FAILED_LPOS;
-                skipped += 1;
+                skipped = skipped.saturating_add(1);
                 continue;
             }
         } else {
@@ -270,10 +338,10 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
                     .unwrap_or_default()
                     .to_vec(),
                 Err(why) => {
-                    skipped += 1;
+                    skipped = skipped.saturating_add(1);
                     note(
                         &mut diagnostics,
-                        data.wrapping_add(begin & (size - 1)),
+                        data.wrapping_add(begin & size_mask),
                         "data block",
                         format!("record seq {seq} (id {id:#x}, lpos {begin:#x}..{next:#x}): {why}"),
                     );
@@ -281,20 +349,20 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
                 }
             }
         };
-        let fl = le(info, l.text_len + 3, 1) as u8;
+        let fl = le(info, l.flags_level, 1) as u8;
         records.push(Record {
             seq,
             ts_nsec: le(info, l.ts, 8),
             level: fl >> 5,
-            facility: le(info, l.text_len + 2, 1) as u8,
+            facility: le(info, l.facility, 1) as u8,
             flags: fl & 0x1f,
             caller_id: Some(le(info, l.caller, 4) as u32),
             subsystem: info
-                .get(l.subsys.0 as usize..(l.subsys.0 + l.subsys.1) as usize)
+                .get(l.subsys.0 as usize..l.subsys.1 as usize)
                 .map(cstr)
                 .unwrap_or_default(),
             device: info
-                .get(l.device.0 as usize..(l.device.0 + l.device.1) as usize)
+                .get(l.device.0 as usize..l.device.1 as usize)
                 .map(cstr)
                 .unwrap_or_default(),
             text,
@@ -310,14 +378,14 @@ pub(crate) fn read(mem: &dyn KernelMemory, vi: &VmcoreInfo) -> Result<Log> {
     .concat();
     region_diags.append(&mut diagnostics);
     let mut diagnostics = region_diags;
-    if record_diags > MAX_RECORD_DIAGS {
+    if let Some(more) = record_diags
+        .checked_sub(MAX_RECORD_DIAGS)
+        .filter(|&m| m > 0)
+    {
         diagnostics.push(Diagnostic {
             addr: descs,
             structure: "prb_desc array",
-            message: format!(
-                "{} more record problems not listed",
-                record_diags - MAX_RECORD_DIAGS
-            ),
+            message: format!("{more} more record problems not listed"),
         });
     }
     // Ids and sequence numbers advance together, so the records are already
@@ -353,15 +421,14 @@ fn block<'r>(
     next: u64,
 ) -> core::result::Result<&'r [u8], String> {
     let wraps = |lpos: u64| lpos >> size_bits;
-    let index = |lpos: u64| lpos & (size - 1);
-    let (db, len) = if wraps(begin) == wraps(next) && begin < next {
-        (index(begin), next - begin)
-    } else if wraps(begin.wrapping_add(size)) == wraps(next) {
-        (0, index(next))
-    } else {
-        return Err("illegal block positions".into());
+    // Logical positions: ring index arithmetic, wrapping by design.
+    let index = |lpos: u64| lpos & size.wrapping_sub(1);
+    let (db, len) = match next.checked_sub(begin) {
+        Some(len) if wraps(begin) == wraps(next) && len > 0 => (index(begin), len),
+        _ if wraps(begin.wrapping_add(size)) == wraps(next) => (0, index(next)),
+        _ => return Err("illegal block positions".into()),
     };
-    if begin % 8 != 0 || next % 8 != 0 {
+    if begin & 7 != 0 || next & 7 != 0 {
         return Err("unaligned block positions".into());
     }
     if len < 8 {

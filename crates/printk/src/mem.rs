@@ -33,7 +33,11 @@ pub(crate) fn read_u32(mem: &dyn KernelMemory, addr: u64, what: &'static str) ->
 }
 
 pub(crate) fn le(b: &[u8], off: u64, size: u64) -> u64 {
-    let Some(s) = b.get(off as usize..(off + size) as usize) else {
+    let field = usize::try_from(off)
+        .ok()
+        .and_then(|o| b.get(o..))
+        .and_then(|r| r.get(..usize::try_from(size).ok()?));
+    let Some(s) = field else {
         return 0;
     };
     s.iter().rev().fold(0u64, |a, &x| (a << 8) | u64::from(x))
@@ -55,6 +59,8 @@ pub(crate) struct Region<'m> {
 }
 
 const PAGE: u64 = 4096;
+/// Offset within a page: `addr & PAGE_MASK`.
+const PAGE_MASK: u64 = PAGE - 1;
 
 impl<'m> Region<'m> {
     pub(crate) fn new(
@@ -63,7 +69,10 @@ impl<'m> Region<'m> {
         len: u64,
         what: &'static str,
     ) -> Region<'m> {
-        let pages = ((addr % PAGE) + len).div_ceil(PAGE);
+        // Callers bound len (the rings' sizes are checked: at most 16 GiB,
+        // one 16-byte empty slot per page); a sum past 2^64 could only
+        // cover every page there is, so saturating is exact enough.
+        let pages = (addr & PAGE_MASK).saturating_add(len).div_ceil(PAGE);
         Region {
             mem,
             addr,
@@ -82,7 +91,8 @@ impl<'m> Region<'m> {
         if let Some(state) = slot {
             return state.is_some();
         }
-        let v = (self.addr & !(PAGE - 1)).wrapping_add(p * PAGE);
+        // p < pages: the page's address, wrapping as kernel addresses do.
+        let v = (self.addr & !PAGE_MASK).wrapping_add(p.wrapping_mul(PAGE));
         let mut page = vec![0u8; PAGE as usize].into_boxed_slice();
         match self.mem.read_virt(v, &mut page) {
             Ok(()) => {
@@ -107,8 +117,11 @@ impl<'m> Region<'m> {
         if end > self.len || len == 0 {
             return (len == 0 && off <= self.len).then_some(&[][..]);
         }
-        let start = self.addr % PAGE + off;
-        let (first, last) = (start / PAGE, (start + len - 1) / PAGE);
+        // end <= self.len, so start + len - 1 stays below the region's end
+        // plus a page: no overflow.
+        let start = (self.addr & PAGE_MASK).checked_add(off)?;
+        let end_incl = start.checked_add(len)?.checked_sub(1)?;
+        let (first, last) = (start / PAGE, end_incl / PAGE);
         let mut ok = true;
         for p in first..=last {
             ok &= self.load(p);
@@ -117,18 +130,21 @@ impl<'m> Region<'m> {
             return None;
         }
         if first == last {
-            let o = (start % PAGE) as usize;
-            return page(&self.pages, first)?.get(o..o + len as usize);
+            let o = (start & PAGE_MASK) as usize;
+            return page(&self.pages, first)?
+                .get(o..)?
+                .get(..usize::try_from(len).ok()?);
         }
         self.scratch.clear();
         for p in first..=last {
             let a = if p == first {
-                (start % PAGE) as usize
+                (start & PAGE_MASK) as usize
             } else {
                 0
             };
             let b = if p == last {
-                ((start + len - 1) % PAGE) as usize + 1
+                // At most PAGE: the last byte's offset plus one.
+                ((end_incl & PAGE_MASK) as usize).saturating_add(1)
             } else {
                 PAGE as usize
             };

@@ -6,6 +6,8 @@
 //!
 //! It compresses kernel logs about 3:1 — less than zlib's dynamic codes,
 //! but the stock kernel's `zlib_inflate` reads it, which is what matters.
+//!
+//! With `std`, [`inflate`] is the reverse, as pstore decompresses a record.
 
 /// Entries of the match-finder hash table the caller provides.
 pub const HASH_SLOTS: usize = 1 << 13;
@@ -31,84 +33,121 @@ const DIST_EXTRA: [u8; 30] = [
 
 /// LSB-first bit writer into a fixed buffer; `None` once it overflows.
 struct Bits<'a> {
-    out: &'a mut [u8],
-    pos: usize,
+    /// The bytes not written yet.
+    out: core::slice::IterMut<'a, u8>,
+    /// Length of the whole buffer.
+    cap: usize,
     acc: u64,
+    /// Bits in `acc`: below 8 between calls, and `put` adds at most 16.
     nbits: u32,
     overflow: bool,
 }
 
-impl Bits<'_> {
-    fn put(&mut self, value: u32, n: u32) {
-        self.acc |= u64::from(value) << self.nbits;
-        self.nbits += n;
-        while self.nbits >= 8 {
-            match self.out.get_mut(self.pos) {
-                Some(b) => *b = self.acc as u8,
-                None => self.overflow = true,
-            }
-            self.pos += 1;
-            self.acc >>= 8;
-            self.nbits -= 8;
+impl<'a> Bits<'a> {
+    fn new(out: &'a mut [u8]) -> Self {
+        Bits {
+            cap: out.len(),
+            out: out.iter_mut(),
+            acc: 0,
+            nbits: 0,
+            overflow: false,
         }
     }
 
-    /// A Huffman code: stored most-significant bit first.
+    fn byte(&mut self, b: u8) {
+        match self.out.next() {
+            Some(dst) => *dst = b,
+            None => self.overflow = true,
+        }
+    }
+
+    fn put(&mut self, value: u32, n: u32) {
+        self.acc |= u64::from(value) << self.nbits;
+        // nbits < 8 and n <= 16 (the longest code plus extra bits).
+        self.nbits = self.nbits.wrapping_add(n);
+        while let Some(rest) = self.nbits.checked_sub(8) {
+            self.byte(self.acc as u8);
+            self.acc >>= 8;
+            self.nbits = rest;
+        }
+    }
+
+    /// A Huffman code of `n` (1..=9) bits: stored most-significant bit first.
     fn code(&mut self, code: u32, n: u32) {
-        self.put(code.reverse_bits() >> (32 - n), n);
+        let shift = u32::BITS.saturating_sub(n);
+        self.put(code.reverse_bits().checked_shr(shift).unwrap_or(0), n);
     }
 
     fn finish(mut self) -> Option<usize> {
         if self.nbits > 0 {
-            self.put(0, 8 - self.nbits);
+            // The last partial byte, zero-padded.
+            self.byte(self.acc as u8);
         }
-        (!self.overflow).then_some(self.pos)
+        if self.overflow {
+            return None;
+        }
+        self.cap.checked_sub(self.out.len())
     }
 }
 
+/// The fixed literal/length code (RFC 1951 §3.2.6): each range of symbols
+/// is a run of consecutive codes, `sym - first + code of first`. `sym` is
+/// below 288 and in the arm's range, so the wrapping ops never wrap.
 fn literal(w: &mut Bits<'_>, sym: u16) {
+    let s = u32::from(sym);
     match sym {
-        0..=143 => w.code(0x30 + u32::from(sym), 8),
-        144..=255 => w.code(0x190 + u32::from(sym - 144), 9),
-        256..=279 => w.code(u32::from(sym - 256), 7),
-        _ => w.code(0xc0 + u32::from(sym - 280), 8),
+        0..=143 => w.code(s.wrapping_add(0x30), 8),
+        144..=255 => w.code(s.wrapping_sub(144).wrapping_add(0x190), 9),
+        256..=279 => w.code(s.wrapping_sub(256), 7),
+        _ => w.code(s.wrapping_sub(280).wrapping_add(0xc0), 8),
     }
+}
+
+/// The code for `value` in a (base, extra bits) table: the last entry whose
+/// base is <= value, and the offset from that base (checked: no entry fits
+/// a value below the first base).
+fn base_code(bases: &[u16], extras: &[u8], value: usize) -> Option<(usize, usize, u32)> {
+    let (i, &base) = bases
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, &b)| usize::from(b) <= value)?;
+    let extra = u32::from(extras.get(i).copied().unwrap_or(0));
+    Some((i, value.checked_sub(usize::from(base))?, extra))
 }
 
 fn length(w: &mut Bits<'_>, len: usize) {
-    // The last code whose base is <= len.
-    let i = LEN_BASE
-        .iter()
-        .rposition(|&b| usize::from(b) <= len)
-        .unwrap_or(0);
-    literal(w, 257 + i as u16);
-    let extra = LEN_EXTRA.get(i).copied().unwrap_or(0);
+    let Some((i, off, extra)) = base_code(&LEN_BASE, &LEN_EXTRA, len) else {
+        w.overflow = true;
+        return;
+    };
+    // i < 29: length codes are 257..=285.
+    literal(w, (i as u16).wrapping_add(257));
     if extra > 0 {
-        w.put(
-            (len - usize::from(LEN_BASE.get(i).copied().unwrap_or(3))) as u32,
-            u32::from(extra),
-        );
+        w.put(off as u32, extra);
     }
 }
 
 fn distance(w: &mut Bits<'_>, dist: usize) {
-    let i = DIST_BASE
-        .iter()
-        .rposition(|&b| usize::from(b) <= dist)
-        .unwrap_or(0);
+    let Some((i, off, extra)) = base_code(&DIST_BASE, &DIST_EXTRA, dist) else {
+        w.overflow = true;
+        return;
+    };
     w.code(i as u32, 5);
-    let extra = DIST_EXTRA.get(i).copied().unwrap_or(0);
     if extra > 0 {
-        w.put(
-            (dist - usize::from(DIST_BASE.get(i).copied().unwrap_or(1))) as u32,
-            u32::from(extra),
-        );
+        w.put(off as u32, extra);
     }
 }
 
-fn hash(b: [u8; 3]) -> usize {
+fn hash(b: &[u8; 3]) -> usize {
     let v = u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16;
-    (v.wrapping_mul(0x9e37_79b1) >> (32 - 13)) as usize
+    // Multiplicative hashing wraps by design; the top 13 bits index the table.
+    (v.wrapping_mul(0x9e37_79b1) >> (u32::BITS - 13)) as usize
+}
+
+/// The three bytes at `i`, when there are three.
+fn triple(input: &[u8], i: usize) -> Option<&[u8; 3]> {
+    input.get(i..)?.first_chunk::<3>()
 }
 
 /// Compresses `input` into `out` as one raw-deflate stream; `table` is
@@ -118,13 +157,7 @@ fn hash(b: [u8; 3]) -> usize {
 pub fn compress(input: &[u8], out: &mut [u8], table: &mut [u32]) -> Option<usize> {
     let table = table.get_mut(..HASH_SLOTS)?;
     table.fill(u32::MAX);
-    let mut w = Bits {
-        out,
-        pos: 0,
-        acc: 0,
-        nbits: 0,
-        overflow: false,
-    };
+    let mut w = Bits::new(out);
     // An empty non-final block first. ramoops parses its record header with
     // sscanf("...-%c\n%n"), and the "\n" there eats any whitespace that
     // follows, so a stream whose first byte is 0x09-0x0d or 0x20 would lose
@@ -135,56 +168,73 @@ pub fn compress(input: &[u8], out: &mut [u8], table: &mut [u32]) -> Option<usize
     literal(&mut w, 256);
     w.put(1, 1); // BFINAL
     w.put(1, 2); // BTYPE = 01, fixed Huffman
-    let n = input.len();
-    let mut i = 0usize;
-    while i < n {
+                 // Positions are below input.len() (a slice length), and a match never
+                 // runs past the input, so `i + best` and the u32 casts are exact for
+                 // any input below 4 GiB; larger inputs (never a log) give up, as an
+                 // output too small does.
+    if u32::try_from(input.len()).is_err() {
+        return None;
+    }
+    // Positions inside the last match: indexed, not encoded.
+    let mut skip_until = 0usize;
+    for (i, &byte) in input.iter().enumerate() {
         if w.overflow {
             return None;
         }
+        let tri = triple(input, i);
+        if i < skip_until {
+            // Index the skipped positions too, so later text finds them.
+            if let Some(t) = tri {
+                table[hash(t)] = i as u32;
+            }
+            continue;
+        }
         let mut best = 0usize;
         let mut dist = 0usize;
-        if i + MIN_LEN <= n {
-            let h = hash([input[i], input[i + 1], input[i + 2]]);
+        if let Some(t) = tri {
+            let h = hash(t);
             let cand = table[h];
             table[h] = i as u32;
-            if cand != u32::MAX {
-                let c = cand as usize;
-                if c < i && i - c <= MAX_DIST {
-                    let max = MAX_LEN.min(n - i);
-                    let mut l = 0;
-                    while l < max && input[c + l] == input[i + l] {
-                        l += 1;
-                    }
-                    if l >= MIN_LEN {
-                        best = l;
-                        dist = i - c;
-                    }
+            let c = cand as usize;
+            // cand == u32::MAX (empty slot) is past every position, never < i.
+            if let Some(d) = i.checked_sub(c).filter(|&d| d > 0 && d <= MAX_DIST) {
+                let l = input[c..]
+                    .iter()
+                    .zip(&input[i..])
+                    .take(MAX_LEN)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                if l >= MIN_LEN {
+                    best = l;
+                    dist = d;
                 }
             }
         }
         if best > 0 {
             length(&mut w, best);
             distance(&mut w, dist);
-            // Index the skipped positions too, so later text finds them.
-            let end = i + best;
-            i += 1;
-            while i < end {
-                if i + MIN_LEN <= n {
-                    table[hash([input[i], input[i + 1], input[i + 2]])] = i as u32;
-                }
-                i += 1;
-            }
+            // best <= input.len() - i: no overflow (see above).
+            skip_until = i.wrapping_add(best);
         } else {
-            literal(&mut w, u16::from(input[i]));
-            i += 1;
+            literal(&mut w, u16::from(byte));
         }
     }
     literal(&mut w, 256); // end of block
     w.finish()
 }
 
+/// Inflates a raw deflate stream (the kernel crypto "deflate" uses negative
+/// window bits: no zlib header) into at most `limit` bytes, as
+/// crypto_comp_decompress does; `None` when Linux would fail too.
+#[cfg(feature = "std")]
+pub fn inflate(data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit).ok()
+}
+
 #[cfg(all(test, feature = "std"))]
 mod tests {
+    // Test arithmetic on known small values; overflow would fail the test.
+    #![allow(clippy::arithmetic_side_effects)]
     use super::*;
 
     fn roundtrip(input: &[u8]) -> usize {

@@ -41,14 +41,23 @@ impl Scan<'_> {
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied().filter(|&b| b != 0)
     }
+    /// The byte after the next one.
+    fn peek2(&self) -> Option<u8> {
+        self.s.get(self.pos..)?.get(1).copied()
+    }
+    /// Steps over the byte `peek` just returned: `pos < s.len()`, so the
+    /// position stays within the slice and the add cannot wrap.
+    fn bump(&mut self) {
+        self.pos = self.pos.wrapping_add(1);
+    }
     fn skip_spaces(&mut self) {
         while self.peek().is_some_and(is_space) {
-            self.pos += 1;
+            self.bump();
         }
     }
     fn lit(&mut self, b: u8) -> bool {
         if self.peek() == Some(b) {
-            self.pos += 1;
+            self.bump();
             true
         } else {
             false
@@ -59,17 +68,20 @@ impl Scan<'_> {
     /// when a digit follows, then digits.
     fn number(&mut self, signed: bool) -> Option<(bool, u64)> {
         self.skip_spaces();
-        let neg = signed
-            && self.peek() == Some(b'-')
-            && self.s.get(self.pos + 1).is_some_and(u8::is_ascii_digit);
+        let neg =
+            signed && self.peek() == Some(b'-') && self.peek2().is_some_and(|d| d.is_ascii_digit());
         if neg {
-            self.pos += 1;
+            self.bump();
         }
         let first = self.pos;
         let mut v: u64 = 0;
         while let Some(d) = self.peek().filter(u8::is_ascii_digit) {
-            v = v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-            self.pos += 1;
+            // The kernel's simple_strtoull wraps on overflow: so do we, to
+            // read the same header the same way. d is a digit: no wrap.
+            v = v
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(d.wrapping_sub(b'0')));
+            self.bump();
         }
         (self.pos > first).then_some((neg, v))
     }
@@ -99,7 +111,7 @@ pub fn parse_header(buf: &[u8]) -> Option<DmesgHeader> {
     let after_usecs = sc.pos;
     if sc.lit(b'-') {
         if let Some(c) = sc.peek() {
-            sc.pos += 1;
+            sc.bump();
             sc.skip_spaces();
             return Some(DmesgHeader {
                 secs,
@@ -139,14 +151,16 @@ pub fn write_header(
 /// pstore's decompression buffer for deflate (platform.c, `zbufsize_deflate`):
 /// the record buffer size scaled by an assumed compression ratio.
 pub fn zbufsize_deflate(size: usize) -> usize {
-    let cmpr = match size {
-        1000..=2000 => 56,
-        2001..=3000 => 54,
-        3001..=3999 => 52,
-        4000..=10000 => 45,
-        _ => 60,
-    };
-    size.saturating_mul(100) / cmpr
+    // size_t arithmetic in the kernel; saturating keeps a nonsense size
+    // from wrapping to a small limit.
+    let scaled = size.saturating_mul(100);
+    match size {
+        1000..=2000 => scaled / 56,
+        2001..=3000 => scaled / 54,
+        3001..=3999 => scaled / 52,
+        4000..=10000 => scaled / 45,
+        _ => scaled / 60,
+    }
 }
 
 /// Why the kernel dumped (`enum kmsg_dump_reason`, include/linux/kmsg_dump.h).
@@ -206,16 +220,19 @@ pub fn parse_part_line(text: &[u8]) -> Option<PartLine> {
     let nl = text.iter().take(64).position(|&b| b == b'\n')?;
     let line = text.get(..nl)?;
     let hash = line.iter().position(|&b| b == b'#')?;
-    let reason = Reason::from_name(line.get(..hash)?)?;
-    let rest = line.get(hash + 1..)?;
+    let (name, rest) = line.split_at_checked(hash)?;
+    let reason = Reason::from_name(name)?;
+    let rest = rest.strip_prefix(b"#")?;
     let sp = rest.iter().position(|&b| b == b' ')?;
-    let count = parse_u32(rest.get(..sp)?)?;
-    let part = parse_u32(rest.get(sp + 1..)?.strip_prefix(b"Part")?)?;
+    let (count, rest) = rest.split_at_checked(sp)?;
+    let count = parse_u32(count)?;
+    let part = parse_u32(rest.strip_prefix(b" Part")?)?;
     Some(PartLine {
         reason,
         count,
         part,
-        len: nl + 1,
+        // nl < 64.
+        len: nl.checked_add(1)?,
     })
 }
 
@@ -228,13 +245,18 @@ fn parse_u32(s: &[u8]) -> Option<u32> {
         if !d.is_ascii_digit() {
             return None;
         }
-        v = v * 10 + u64::from(d - b'0');
+        // At most 10 digits: below 10^10, far inside u64.
+        v = v
+            .checked_mul(10)?
+            .checked_add(u64::from(d.wrapping_sub(b'0')))?;
     }
     u32::try_from(v).ok()
 }
 
 #[cfg(test)]
 mod tests {
+    // Test arithmetic on known small values; overflow would fail the test.
+    #![allow(clippy::arithmetic_side_effects)]
     use super::*;
 
     #[test]

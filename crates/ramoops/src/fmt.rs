@@ -19,34 +19,35 @@ impl<'a> ByteWriter<'a> {
 
     /// Appends `bytes`, as much as fits.
     pub fn put(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if let Some(slot) = self.buf.get_mut(self.len) {
-                *slot = b;
-                self.len += 1;
-            }
+        let free = self.buf.get_mut(self.len..).unwrap_or_default();
+        for (slot, &b) in free.iter_mut().zip(bytes) {
+            *slot = b;
         }
+        // What does not fit is dropped: the length saturates at the buffer.
+        self.len = self.len.saturating_add(bytes.len()).min(self.buf.len());
     }
 
     /// Decimal, zero-padded to at least `width` digits.
     pub fn put_u64_width(&mut self, mut v: u64, width: usize) {
-        let mut digits = [0u8; 20];
-        let mut n = 0;
-        loop {
-            if let Some(d) = digits.get_mut(n) {
-                *d = b'0' + (v % 10) as u8;
-            }
-            n += 1;
+        // Digits fill the array from its end; `start` is the first one.
+        let mut digits = [b'0'; 20];
+        let mut start = digits.len();
+        for (i, d) in digits.iter_mut().enumerate().rev() {
+            *d = b"0123456789"
+                .get((v % 10) as usize)
+                .copied()
+                .unwrap_or(b'0');
             v /= 10;
-            if v == 0 || n == digits.len() {
+            start = i;
+            if v == 0 {
                 break;
             }
         }
-        for _ in n..width.min(20) {
+        let number = digits.get(start..).unwrap_or_default();
+        for _ in number.len()..width.min(20) {
             self.put(b"0");
         }
-        for i in (0..n).rev() {
-            self.put(digits.get(i..=i).unwrap_or(b"0"));
-        }
+        self.put(number);
     }
 
     /// Decimal.

@@ -10,6 +10,9 @@ use crate::{Error, Result};
 /// loaded with parameters (`MIN_MEM_SIZE`, ram.c).
 pub const MODULE_DEFAULT_SIZE: u64 = 4096;
 
+/// The smallest dmesg zone `Layout::compute` accepts: a header and 2 bytes.
+const MIN_DMESG_ZONE: u64 = crate::zone::HEADER_LEN as u64 + 2;
+
 /// The ramoops configuration, named like its module parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
@@ -68,13 +71,20 @@ pub struct ZoneRun {
 
 impl ZoneRun {
     /// Offset of zone `i`.
+    ///
+    /// A run from [`Layout::compute`] ends inside `mem_size`, so this never
+    /// saturates for `i < count`; for a hand-made run whose zones would lie
+    /// past 2^64, `u64::MAX` is an offset no region has, which every bounds
+    /// check after it refuses (saturating is the honest answer here).
     pub fn zone_offset(&self, i: u32) -> u64 {
-        self.offset + u64::from(i) * self.zone_size
+        self.offset
+            .saturating_add(u64::from(i).saturating_mul(self.zone_size))
     }
 
-    /// Bytes covered by the run.
+    /// Bytes covered by the run (saturating, as for
+    /// [`zone_offset`](Self::zone_offset)).
     pub fn len(&self) -> u64 {
-        u64::from(self.count) * self.zone_size
+        u64::from(self.count).saturating_mul(self.zone_size)
     }
 
     /// No zones.
@@ -100,11 +110,9 @@ pub struct Layout {
 
 /// `rounddown_pow_of_two`, leaving 0 as 0.
 pub fn round_down_pow2(v: u64) -> u64 {
-    if v == 0 {
-        0
-    } else {
-        1u64 << (63 - v.leading_zeros())
-    }
+    v.checked_ilog2()
+        .and_then(|bit| 1u64.checked_shl(bit))
+        .unwrap_or(0)
 }
 
 impl Layout {
@@ -137,14 +145,20 @@ impl Layout {
             record_size: record,
             ..Layout::default()
         };
+        // Each zone must end inside mem_size, as ramoops_init_prz checks;
+        // the end is computed checked, so a wrapped sum cannot pass for room.
+        let room = |what, offset: u64, size: u64| match offset.checked_add(size) {
+            Some(end) if end <= p.mem_size => Ok(end),
+            _ => Err(Error::NoRoom { what, offset, size }),
+        };
         let mut paddr = 0u64;
-        if dump_area != 0 && record != 0 {
-            let count = dump_area / record;
-            if count == 0 {
-                return Err(Error::BadParams("record_size larger than the dmesg area"));
-            }
-            let zone = (dump_area / count) & !1;
-            if zone < crate::zone::HEADER_LEN as u64 + 2 {
+        // record != 0 here, so the divisions below have non-zero divisors.
+        if let (Some(count), true) = (dump_area.checked_div(record), dump_area != 0) {
+            let zone = dump_area
+                .checked_div(count)
+                .ok_or(Error::BadParams("record_size larger than the dmesg area"))?
+                & !1;
+            if zone < MIN_DMESG_ZONE {
                 return Err(Error::BadParams("dmesg zone too small"));
             }
             let count =
@@ -154,32 +168,24 @@ impl Layout {
                 zone_size: zone,
                 count,
             };
-            paddr += zone * u64::from(count);
+            // zone * count <= dump_area: cannot fail, checked all the same.
+            let run = zone
+                .checked_mul(u64::from(count))
+                .ok_or(Error::BadParams("zone sizes overflow"))?;
+            paddr = room("dmesg", 0, run)?;
         }
         if console != 0 {
-            if paddr + console > p.mem_size {
-                return Err(Error::NoRoom {
-                    what: "console",
-                    offset: paddr,
-                    size: console,
-                });
-            }
+            let end = room("console", paddr, console)?;
             layout.console = ZoneRun {
                 offset: paddr,
                 zone_size: console,
                 count: 1,
             };
-            paddr += console;
+            paddr = end;
         }
-        if ftrace != 0 && p.ftrace_zones != 0 {
-            if paddr + ftrace > p.mem_size {
-                return Err(Error::NoRoom {
-                    what: "ftrace",
-                    offset: paddr,
-                    size: ftrace,
-                });
-            }
-            let zone = (ftrace / u64::from(p.ftrace_zones)) & !1;
+        if let (Some(zone), true) = (ftrace.checked_div(u64::from(p.ftrace_zones)), ftrace != 0) {
+            room("ftrace", paddr, ftrace)?;
+            let zone = zone & !1;
             if zone == 0 {
                 return Err(Error::BadParams("ftrace zone size is zero"));
             }
@@ -188,16 +194,14 @@ impl Layout {
                 zone_size: zone,
                 count: p.ftrace_zones,
             };
-            paddr += zone * u64::from(p.ftrace_zones);
+            // zone * ftrace_zones <= ftrace, which fits (checked above).
+            let run = zone
+                .checked_mul(u64::from(p.ftrace_zones))
+                .ok_or(Error::BadParams("zone sizes overflow"))?;
+            paddr = room("ftrace", paddr, run)?;
         }
         if pmsg != 0 {
-            if paddr + pmsg > p.mem_size {
-                return Err(Error::NoRoom {
-                    what: "pmsg",
-                    offset: paddr,
-                    size: pmsg,
-                });
-            }
+            room("pmsg", paddr, pmsg)?;
             layout.pmsg = ZoneRun {
                 offset: paddr,
                 zone_size: pmsg,
@@ -205,6 +209,14 @@ impl Layout {
             };
         }
         Ok(layout)
+    }
+
+    /// Number of zones, all kinds together.
+    pub fn zone_count(&self) -> u64 {
+        [self.dmesg, self.console, self.ftrace, self.pmsg]
+            .iter()
+            .map(|r| u64::from(r.count))
+            .sum()
     }
 
     /// Every zone as (kind, index within kind, offset, size), in region order.
@@ -249,6 +261,8 @@ impl ZoneKind {
 
 #[cfg(test)]
 mod tests {
+    // Test arithmetic on known small values; overflow would fail the test.
+    #![allow(clippy::arithmetic_side_effects)]
     use super::*;
 
     #[test]

@@ -23,6 +23,9 @@
 //! `no_std` and allocation-free.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
+// Every value read from a dump or region is untrusted: arithmetic on it is
+// checked (or wraps/saturates where the format says so), never silent.
+#![deny(clippy::arithmetic_side_effects)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)

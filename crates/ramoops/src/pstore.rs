@@ -52,14 +52,8 @@ pub enum Source {
     File(PathBuf),
 }
 
+pub use crate::deflate::inflate;
 pub use crate::dmesg::zbufsize_deflate;
-
-/// Inflates a raw deflate stream (the kernel crypto "deflate" uses negative
-/// window bits: no zlib header) into at most `limit` bytes, as
-/// crypto_comp_decompress does; `None` when Linux would fail too.
-pub fn inflate(data: &[u8], limit: usize) -> Option<Vec<u8>> {
-    miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit).ok()
-}
 
 /// pstore's text view of 24-byte ftrace records (fs/pstore/inode.c,
 /// `pstore_ftrace_seq_show`: `CPU:%d ts:%llu %08lx  %08lx  %ps <- %pS`, on
@@ -67,16 +61,13 @@ pub fn inflate(data: &[u8], limit: usize) -> Option<Vec<u8>> {
 /// addresses do not resolve in the kernel that shows them (KASLR moves it),
 /// so `%ps`/`%pS` print as `0x…`, as here.
 pub fn ftrace_text(records: &[u8]) -> Vec<u8> {
-    let word = |r: &[u8], at: usize| {
-        u64::from_le_bytes(
-            r.get(at..at + 8)
-                .and_then(|s| s.try_into().ok())
-                .unwrap_or([0; 8]),
-        )
-    };
     let mut out = String::new();
     for r in records.chunks_exact(24) {
-        let (ip, parent, ts) = (word(r, 0), word(r, 8), word(r, 16));
+        let mut words = r
+            .chunks_exact(8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+        let mut next = || words.next().unwrap_or(0);
+        let (ip, parent, ts) = (next(), next(), next());
         out.push_str(&format!(
             "CPU:{} ts:{} {ip:08x}  {parent:08x}  {ip:#x} <- {parent:#x}\n",
             ts & 0xff,
@@ -84,6 +75,25 @@ pub fn ftrace_text(records: &[u8]) -> Vec<u8> {
         ));
     }
     out.into_bytes()
+}
+
+// The record -> file direction lives here only: a region's records know
+// nothing of pstore files, so `region` never depends on this module.
+impl Record {
+    /// The file pstore would create for this record.
+    pub fn pstore_file(&self) -> PstoreFile {
+        PstoreFile::from_record(self, "ramoops")
+    }
+
+    /// The name of that file, e.g. `dmesg-ramoops-3`.
+    pub fn file_name(&self) -> String {
+        self.pstore_file().name
+    }
+
+    /// The contents of that file.
+    pub fn file_contents(&self) -> Vec<u8> {
+        self.pstore_file().contents
+    }
 }
 
 impl PstoreFile {
@@ -131,7 +141,8 @@ impl PstoreFile {
             stored_compressed: r.compressed(),
             time: r
                 .header
-                .map(|h| (h.secs, (h.usecs.min(999_999) as u32) * 1000)),
+                // usecs <= 999_999, so the nanoseconds fit a u32.
+                .and_then(|h| Some((h.secs, (h.usecs.min(999_999) as u32).checked_mul(1000)?))),
             contents,
             part: if r.kind == ZoneKind::Dmesg {
                 part
@@ -167,14 +178,62 @@ impl PstoreFile {
 pub const MAX_FILE: u64 = 64 << 20;
 /// Most files taken from one directory tree.
 pub const MAX_FILES: usize = 4096;
+/// Most bytes read from one directory tree, all files together: 4096 files
+/// of a 64 KiB record each (the largest pstore record buffers).
+pub const MAX_TOTAL: u64 = 256 << 20;
+/// Most directory entries looked at (pstore files or not), so a directory
+/// of junk cannot keep the walk going.
+pub const MAX_ENTRIES: usize = 1 << 16;
+/// How deep below the given directory files are looked for (systemd-pstore
+/// puts them one directory down, by boot id).
+const MAX_DEPTH: u32 = 2;
+
+/// Bounds on what [`read_dir_with`] reads; [`read_dir`] uses the defaults
+/// ([`MAX_FILES`], [`MAX_FILE`], [`MAX_TOTAL`], [`MAX_ENTRIES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most pstore files taken.
+    pub max_files: usize,
+    /// Largest single file.
+    pub max_file: u64,
+    /// Most bytes over all files.
+    pub max_total: u64,
+    /// Most directory entries examined.
+    pub max_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_files: MAX_FILES,
+            max_file: MAX_FILE,
+            max_total: MAX_TOTAL,
+            max_entries: MAX_ENTRIES,
+        }
+    }
+}
 
 /// Reads the pstore files under `dir`: a `/sys/fs/pstore` mount, a copy of
 /// one, or a systemd-pstore archive (`/var/lib/systemd/pstore`, where files
 /// keep their pstore names, sometimes one directory down). Files that do not
-/// look like pstore records are skipped; errors name the path.
+/// look like pstore records are skipped; errors name the path. A tree beyond
+/// the default [`Limits`] is an error saying which limit, never a silent cut.
 pub fn read_dir(dir: &Path) -> std::io::Result<Vec<PstoreFile>> {
-    let mut out = Vec::new();
-    walk(dir, 0, &mut out)?;
+    read_dir_with(dir, &Limits::default())
+}
+
+/// [`read_dir`] with explicit [`Limits`]. Reaching any of them is an
+/// `InvalidData` error naming the path, the limit and its value: what was
+/// read up to there would be an arbitrary subset of the records.
+pub fn read_dir_with(dir: &Path, limits: &Limits) -> std::io::Result<Vec<PstoreFile>> {
+    let mut walk = Walk {
+        limits,
+        entries: 0,
+        total: 0,
+        out: Vec::new(),
+    };
+    walk.dir(dir, 0)?;
+    let mut out = walk.out;
     out.sort_by(|a, b| {
         (a.type_name.as_str(), a.id, &a.name, source_path(a)).cmp(&(
             b.type_name.as_str(),
@@ -193,60 +252,131 @@ fn source_path(f: &PstoreFile) -> Option<&Path> {
     }
 }
 
-fn walk(dir: &Path, depth: u32, out: &mut Vec<PstoreFile>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<_>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        if out.len() >= MAX_FILES {
-            break;
+fn limit_error(msg: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
+}
+
+/// The state of one [`read_dir_with`] walk: what it has used of its limits.
+struct Walk<'l> {
+    limits: &'l Limits,
+    entries: usize,
+    total: u64,
+    out: Vec<PstoreFile>,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, depth: u32) -> std::io::Result<()> {
+        let mut entries = Vec::new();
+        for e in std::fs::read_dir(dir)? {
+            self.entries = self.entries.saturating_add(1);
+            if self.entries > self.limits.max_entries {
+                return Err(limit_error(format!(
+                    "{}: more than {} directory entries under the pstore directory (limit {}); \
+                     point at one crash's directory",
+                    dir.display(),
+                    self.limits.max_entries,
+                    self.limits.max_entries
+                )));
+            }
+            entries.push(e?);
         }
-        let path = e.path();
-        let ft = e.file_type()?;
-        if ft.is_dir() && depth < 2 {
-            walk(&path, depth + 1, out)?;
-            continue;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let path = e.path();
+            let ft = e.file_type()?;
+            if ft.is_dir() {
+                if depth < MAX_DEPTH {
+                    self.dir(&path, depth.saturating_add(1))?;
+                }
+                continue;
+            }
+            if !ft.is_file() {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some((type_name, backend, id, compressed)) = PstoreFile::parse_name(&name) else {
+                continue;
+            };
+            if self.out.len() >= self.limits.max_files {
+                return Err(limit_error(format!(
+                    "{}: more than {} pstore files (limit {}); point at one crash's directory",
+                    path.display(),
+                    self.limits.max_files,
+                    self.limits.max_files
+                )));
+            }
+            let meta = e.metadata()?;
+            let contents = self.read(&path, meta.len())?;
+            let time = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .filter(|d| d.as_secs() != 0)
+                .map(|d| (d.as_secs() as i64, d.subsec_nanos()));
+            let part = if type_name == "dmesg" && !compressed {
+                dmesg::parse_part_line(&contents)
+            } else {
+                None
+            };
+            self.out.push(PstoreFile {
+                name,
+                type_name,
+                backend,
+                id,
+                compressed,
+                stored_compressed: compressed,
+                time,
+                contents,
+                part,
+                source: Source::File(path),
+            });
         }
-        if !ft.is_file() {
-            continue;
-        }
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some((type_name, backend, id, compressed)) = PstoreFile::parse_name(&name) else {
-            continue;
-        };
-        let meta = e.metadata()?;
-        if meta.len() > MAX_FILE {
-            continue;
-        }
-        let contents = std::fs::read(&path)?;
-        let time = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .filter(|d| d.as_secs() != 0)
-            .map(|d| (d.as_secs() as i64, d.subsec_nanos()));
-        let part = if type_name == "dmesg" && !compressed {
-            dmesg::parse_part_line(&contents)
-        } else {
-            None
-        };
-        out.push(PstoreFile {
-            name,
-            type_name,
-            backend,
-            id,
-            compressed,
-            stored_compressed: compressed,
-            time,
-            contents,
-            part,
-            source: Source::File(path),
-        });
+        Ok(())
     }
-    Ok(())
+
+    /// Reads one file, never more than the limits allow, whatever its
+    /// metadata says (sysfs sizes are not always the contents' length).
+    fn read(&mut self, path: &Path, meta_len: u64) -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let max_file = self.limits.max_file;
+        let too_big = |len: u64| {
+            limit_error(format!(
+                "{}: {len} bytes is larger than any pstore record (limit {max_file} bytes)",
+                path.display()
+            ))
+        };
+        if meta_len > max_file {
+            return Err(too_big(meta_len));
+        }
+        let left = self.limits.max_total.saturating_sub(self.total);
+        let mut contents = Vec::new();
+        // One byte past the smaller limit tells "at the limit" from "over it".
+        std::fs::File::open(path)?
+            .take(max_file.min(left).saturating_add(1))
+            .read_to_end(&mut contents)?;
+        let len = contents.len() as u64;
+        if len > max_file {
+            return Err(too_big(len));
+        }
+        if len > left {
+            return Err(limit_error(format!(
+                "{}: the pstore files read add up to more than {} bytes (limit {}); \
+                 point at one crash's directory",
+                path.display(),
+                self.limits.max_total,
+                self.limits.max_total
+            )));
+        }
+        // len <= left = max_total - total: the sum stays within max_total.
+        self.total = self.total.saturating_add(len);
+        Ok(contents)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    // Test arithmetic on known small values; overflow would fail the test.
+    #![allow(clippy::arithmetic_side_effects)]
     use super::*;
 
     #[test]

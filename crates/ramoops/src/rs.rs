@@ -20,6 +20,12 @@
 // Every index is bounded by construction: symbols and logarithms are u8 into
 // 256-entry tables, polynomial indices are < nroots + 1 <= MAX_ROOTS + 1 (the
 // arrays' size, checked in Codec::new), and modnn() keeps exponents < 255.
+//
+// Exponent arithmetic (sums and products of logarithms, reduced mod 255 by
+// the table lookup) uses wrapping_* in the few helpers below: the operands
+// are below 2^16, so nothing wraps, and the hot loops of encode and decode
+// keep plain adds with no overflow branch. Polynomial indices are walked
+// with iterators instead of computed.
 #![allow(clippy::needless_range_loop, clippy::indexing_slicing)]
 
 /// Symbols per codeword: `2^8 - 1`.
@@ -42,6 +48,9 @@ struct Tables {
     exp2: [u8; 512],
 }
 
+// Only evaluated at compile time (for TABLES), where an overflow or an
+// out-of-range index is a build error, not a wrong table.
+#[allow(clippy::arithmetic_side_effects)]
 const fn build_tables() -> Tables {
     let mut alpha_to = [0u8; 256];
     let mut index_of = [0u8; 256];
@@ -84,10 +93,32 @@ fn alpha(i: usize) -> u8 {
     TABLES.alpha_to[modnn(i)]
 }
 
-/// `α^(a + b)` for two logarithms below 256 (so `a + b < 512`).
+/// `α^(a + b)` for two logarithms below 256 (so `a + b < 512`, which
+/// cannot wrap).
 #[inline]
 fn alpha_sum(a: u8, b: u8) -> u8 {
-    TABLES.exp2[a as usize + b as usize]
+    TABLES.exp2[usize::from(a).wrapping_add(usize::from(b))]
+}
+
+/// `α^(e + i·x)` for a logarithm `e` and `i`, `x` below 256: the power
+/// series of Forney's algorithm and of the syndrome re-check. The terms are
+/// below 2^17, so nothing wraps; `alpha` reduces mod 255.
+#[inline]
+fn alpha_pow(e: u8, i: usize, x: usize) -> u8 {
+    alpha(usize::from(e).wrapping_add(i.wrapping_mul(x)))
+}
+
+/// `(a + b) mod 255` for two exponents below 256, as an exponent.
+#[inline]
+fn exp_add(a: u8, b: u8) -> u8 {
+    modnn(usize::from(a).wrapping_add(usize::from(b))) as u8
+}
+
+/// `(a - b) mod 255` for an exponent `a` below 255 and `b <= 255` (so
+/// `NN - b` cannot wrap; `b` = 255 is `log(0)`, subtracting nothing).
+#[inline]
+fn exp_sub(a: u8, b: u8) -> u8 {
+    modnn(usize::from(a).wrapping_add(NN.wrapping_sub(usize::from(b)))) as u8
 }
 
 #[inline]
@@ -143,22 +174,30 @@ impl Codec {
         // built in polynomial form and stored in index form.
         let mut g = [0u8; MAX_ROOTS + 1];
         g[0] = 1;
-        for i in 0..nroots {
-            let root = i;
-            g[i + 1] = 1;
-            let mut j = i;
-            while j > 0 {
-                g[j] = if g[j] != 0 {
-                    g[j - 1] ^ alpha(log(g[j]) as usize + root)
+        // root < nroots <= MAX_ROOTS, so it fits a u8 and g[..=root+1] the array.
+        for root in 0..nroots as u8 {
+            // Multiply by (x + α^root): g[j] = g[j-1] + g[j]·α^root, from the
+            // top coefficient (new, 1) down to g[1]; then g[0]·α^root.
+            let deg = usize::from(root);
+            let (lower, upper) = g.split_at_mut(deg);
+            upper[1] = 1;
+            let mut hi = &mut upper[0];
+            for lo in lower.iter_mut().rev() {
+                *hi = if *hi != 0 {
+                    *lo ^ alpha_sum(log(*hi), root)
                 } else {
-                    g[j - 1]
+                    *lo
                 };
-                j -= 1;
+                hi = lo;
             }
-            g[0] = alpha(log(g[0]) as usize + root);
+            *hi = alpha_sum(log(*hi), root);
         }
         let mut genpoly = [A0; MAX_ROOTS + 1];
-        for (dst, &src) in genpoly.iter_mut().zip(g.iter()).take(nroots + 1) {
+        for (dst, &src) in genpoly
+            .iter_mut()
+            .zip(g.iter())
+            .take(nroots.wrapping_add(1))
+        {
             *dst = log(src);
         }
         Ok(Codec { nroots, genpoly })
@@ -171,7 +210,7 @@ impl Codec {
 
     fn check_len(&self, len: usize) -> Result<usize, RsError> {
         // pad = nn - nroots - len must be in 0..nn-nroots (decode_rs.c BUG_ON).
-        match (NN - self.nroots).checked_sub(len) {
+        match NN.checked_sub(self.nroots).and_then(|k| k.checked_sub(len)) {
             Some(pad) if len > 0 => Ok(pad),
             _ => Err(RsError::BadLength(len)),
         }
@@ -185,19 +224,23 @@ impl Codec {
         let have = parity.len();
         let par = parity.get_mut(..nroots).ok_or(RsError::ShortParity(have))?;
         par.fill(0);
+        // par[j] += fb·genpoly[nroots - j] for j in 1..nroots, then shift.
+        let gen_high = &self.genpoly[1..nroots];
         for &d in data {
             let fb = log(d ^ par[0]);
             if fb != A0 {
-                for j in 1..nroots {
-                    par[j] ^= alpha_sum(fb, self.genpoly[nroots - j]);
+                for (p, &g) in par[1..].iter_mut().zip(gen_high.iter().rev()) {
+                    *p ^= alpha_sum(fb, g);
                 }
             }
             par.copy_within(1.., 0);
-            par[nroots - 1] = if fb != A0 {
-                alpha_sum(fb, self.genpoly[0])
-            } else {
-                0
-            };
+            if let Some(last) = par.last_mut() {
+                *last = if fb != A0 {
+                    alpha_sum(fb, self.genpoly[0])
+                } else {
+                    0
+                };
+            }
         }
         Ok(())
     }
@@ -243,10 +286,11 @@ impl Codec {
         b[0] = log(1);
         let mut el = 0usize;
         for r in 1..=nroots {
+            // discr = sum over i < r of lambda[i]·s[r - 1 - i].
             let mut discr = 0u8;
-            for i in 0..r {
-                if lambda[i] != 0 && s[r - i - 1] != A0 {
-                    discr ^= alpha(log(lambda[i]) as usize + s[r - i - 1] as usize);
+            for (&l, &sv) in lambda[..r].iter().zip(s[..r].iter().rev()) {
+                if l != 0 && sv != A0 {
+                    discr ^= alpha_sum(log(l), sv);
                 }
             }
             let discr = log(discr);
@@ -255,21 +299,22 @@ impl Codec {
                 b[0] = A0;
             } else {
                 t[0] = lambda[0];
-                for i in 0..nroots {
-                    t[i + 1] = if b[i] != A0 {
-                        lambda[i + 1] ^ alpha(discr as usize + b[i] as usize)
+                for ((ti, &li), &bi) in t[1..=nroots]
+                    .iter_mut()
+                    .zip(&lambda[1..=nroots])
+                    .zip(&b[..nroots])
+                {
+                    *ti = if bi != A0 {
+                        li ^ alpha_sum(discr, bi)
                     } else {
-                        lambda[i + 1]
+                        li
                     };
                 }
-                if 2 * el < r {
-                    el = r - el;
-                    for i in 0..=nroots {
-                        b[i] = if lambda[i] == 0 {
-                            A0
-                        } else {
-                            modnn(log(lambda[i]) as usize + NN - discr as usize) as u8
-                        };
+                // 2·el < r, written without the product; el <= r.
+                if el < r.div_ceil(2) {
+                    el = r.wrapping_sub(el);
+                    for (bi, &li) in b[..=nroots].iter_mut().zip(&lambda[..=nroots]) {
+                        *bi = if li == 0 { A0 } else { exp_sub(log(li), discr) };
                     }
                 } else {
                     b.copy_within(0..nroots, 1);
@@ -281,7 +326,7 @@ impl Codec {
 
         // Locator to index form; its degree.
         let mut deg_lambda = 0usize;
-        for (i, l) in lambda.iter_mut().enumerate().take(nroots + 1) {
+        for (i, l) in lambda[..=nroots].iter_mut().enumerate() {
             *l = log(*l);
             if *l != A0 {
                 deg_lambda = i;
@@ -291,19 +336,20 @@ impl Codec {
             return Ok(Decoded::Uncorrectable);
         }
 
-        // Chien search for the locator's roots; iprim is 1 because prim is 1.
+        // Chien search for the locator's roots; iprim is 1 because prim is 1,
+        // so the position k of root α^i is i - 1.
         let mut reg = [A0; MAX_ROOTS + 1];
         reg[1..=nroots].copy_from_slice(&lambda[1..=nroots]);
         let mut root = [0u8; MAX_ROOTS];
         let mut loc = [0usize; MAX_ROOTS];
         let mut count = 0usize;
-        let mut k = 0usize; // iprim - 1
-        for i in 1..=NN {
+        for (k, i) in (1..=NN).enumerate() {
             let mut q = 1u8;
-            for j in (1..=deg_lambda).rev() {
-                if reg[j] != A0 {
-                    reg[j] = modnn(reg[j] as usize + j) as u8;
-                    q ^= TABLES.alpha_to[reg[j] as usize];
+            // j <= deg_lambda <= MAX_ROOTS fits a u8.
+            for (j, rj) in reg[..=deg_lambda].iter_mut().enumerate().skip(1) {
+                if *rj != A0 {
+                    *rj = exp_add(*rj, j as u8);
+                    q ^= TABLES.alpha_to[*rj as usize];
                 }
             }
             if q == 0 {
@@ -313,82 +359,85 @@ impl Codec {
                 }
                 root[count] = i as u8;
                 loc[count] = k;
-                count += 1;
+                // count < deg_lambda <= MAX_ROOTS here.
+                count = count.wrapping_add(1);
                 if count == deg_lambda {
                     break;
                 }
             }
-            k = modnn(k + 1);
         }
         if count != deg_lambda {
             return Ok(Decoded::Uncorrectable);
         }
 
-        // Error evaluator omega(x) = s(x)·lambda(x) mod x^nroots, index form.
-        let deg_omega = deg_lambda - 1;
+        // Error evaluator omega(x) = s(x)·lambda(x) mod x^nroots, index form;
+        // its degree is deg_lambda - 1 (deg_lambda >= 1 here).
         let mut omega = [A0; MAX_ROOTS + 1];
-        for i in 0..=deg_omega {
+        for (i, om) in omega.iter_mut().enumerate().take(deg_lambda) {
+            // sum over j <= i of s[i - j]·lambda[j].
             let mut tmp = 0u8;
-            for j in 0..=i {
-                if s[i - j] != A0 && lambda[j] != A0 {
-                    tmp ^= alpha(s[i - j] as usize + lambda[j] as usize);
+            for (&sv, &lv) in s[..=i].iter().rev().zip(&lambda[..=i]) {
+                if sv != A0 && lv != A0 {
+                    tmp ^= alpha_sum(sv, lv);
                 }
             }
-            omega[i] = log(tmp);
+            *om = log(tmp);
         }
+        let omega = &omega[..deg_lambda];
 
         // Forney: error values; b[] is reused for the correction pattern.
-        let mut corrected = 0usize;
-        for j in (0..count).rev() {
-            let rj = root[j] as usize;
+        for (&rj, bj) in root[..count].iter().zip(b.iter_mut()) {
+            let rj = usize::from(rj);
             let mut num1 = 0u8;
-            for i in (0..=deg_omega).rev() {
-                if omega[i] != A0 {
-                    num1 ^= alpha(omega[i] as usize + i * rj);
+            for (i, &om) in omega.iter().enumerate() {
+                if om != A0 {
+                    num1 ^= alpha_pow(om, i, rj);
                 }
             }
             if num1 == 0 {
-                b[j] = 0;
+                *bj = 0;
                 continue;
             }
-            // num2 = inv(X)^(fcr-1) = α^(nn - root) for fcr 0.
-            let num2 = alpha(NN - rj);
+            // num2 = inv(X)^(fcr-1) = α^(nn - root) for fcr 0; root <= NN.
+            let num2 = alpha(NN.wrapping_sub(rj));
+            // den = sum over even i <= min(deg_lambda, nroots - 1) of
+            // lambda[i + 1]·X^i; lambda[1..=nroots] has exactly nroots terms.
             let mut den = 0u8;
-            let top = deg_lambda.min(nroots - 1) & !1;
-            let mut i = top as isize;
-            while i >= 0 {
-                let iu = i as usize;
-                if lambda[iu + 1] != A0 {
-                    den ^= alpha(lambda[iu + 1] as usize + iu * rj);
+            for (i, &l) in lambda[1..=nroots].iter().enumerate().step_by(2) {
+                if i > deg_lambda {
+                    break;
                 }
-                i -= 2;
+                if l != A0 {
+                    den ^= alpha_pow(l, i, rj);
+                }
             }
             // den == 0 has log 255 (Linux's A0); the result is then junk that
             // the syndrome re-check below rejects, exactly as in Linux.
-            b[j] = alpha(log(num1) as usize + log(num2) as usize + NN - log(den) as usize);
-            corrected += 1;
+            *bj = alpha_sum(exp_add(log(num1), log(num2)), exp_sub(0, log(den)));
         }
+        // Every value b[j] set from alpha() is non-zero (alpha_to[..NN] has no 0).
+        let corrected = b[..count].iter().filter(|&&v| v != 0).count();
 
         // The correction's own syndrome must equal the received one.
         for (i, &si) in s.iter().enumerate() {
             let mut tmp = 0u8;
-            for j in 0..count {
-                if b[j] == 0 {
+            for (&bj, &lj) in b[..count].iter().zip(&loc[..count]) {
+                if bj == 0 {
                     continue;
                 }
-                let kk = i * (NN - loc[j] - 1);
-                tmp ^= alpha(log(b[j]) as usize + kk);
+                // lj < NN, so NN - 1 - lj cannot wrap.
+                tmp ^= alpha_pow(log(bj), i, (NN - 1).wrapping_sub(lj));
             }
             if tmp != TABLES.alpha_to[si as usize] {
                 return Ok(Decoded::Uncorrectable);
             }
         }
 
-        for j in 0..count {
-            if loc[j] < NN - nroots {
-                if let Some(d) = data.get_mut(loc[j] - pad) {
-                    *d ^= b[j];
-                }
+        // Positions pad.. are the data; those past it are parity, which is
+        // read only (its corrections are counted, not written back).
+        for (&bj, &lj) in b[..count].iter().zip(&loc[..count]) {
+            if let Some(d) = lj.checked_sub(pad).and_then(|p| data.get_mut(p)) {
+                *d ^= bj;
             }
         }
         Ok(Decoded::Corrected(corrected))
@@ -397,6 +446,8 @@ impl Codec {
 
 #[cfg(test)]
 mod tests {
+    // Test arithmetic on known small values; overflow would fail the test.
+    #![allow(clippy::arithmetic_side_effects)]
     use super::*;
 
     #[test]

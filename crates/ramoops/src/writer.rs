@@ -20,7 +20,8 @@ impl<'a> ZoneWriter<'a> {
         if zone.len() < geom.zone_size {
             return Err(Error::UnexpectedEof {
                 offset: zone.len() as u64,
-                needed: (geom.zone_size - zone.len()) as u64,
+                // zone.len() < zone_size here: the distance is what is missing.
+                needed: geom.zone_size.abs_diff(zone.len()) as u64,
             });
         }
         match (geom.ecc, codec) {
@@ -68,28 +69,36 @@ impl<'a> ZoneWriter<'a> {
     /// the ring holds, only the tail is kept; `size` saturates, `start` wraps.
     pub fn write(&mut self, bytes: &[u8]) {
         let cap = self.geom.data_size;
-        if cap == 0 {
+        // A zone with no data bytes takes nothing.
+        let Some(last) = cap.checked_sub(1) else {
             return;
-        }
+        };
         let bytes = bytes.get(bytes.len().saturating_sub(cap)..).unwrap_or(&[]);
-        let c = bytes.len();
         let mut h = self.header();
         // Clamp what a corrupted header might hold before doing arithmetic.
         let old_size = (h.size as usize).min(cap);
-        let start = (h.start as usize).min(cap - 1);
-        h.size = (old_size + c).min(cap) as u32;
-        let mut new_start = start + c;
-        if new_start >= cap {
-            new_start -= cap;
-        }
+        let start = (h.start as usize).min(last);
+        // `size` saturates at the capacity (buffer_size_add in ram_core.c).
+        h.size = old_size.saturating_add(bytes.len()).min(cap) as u32;
+        // start < cap, so at least one byte fits before the ring's end; the
+        // rest wraps to offset 0 (buffer_start_add).
+        let Some(room) = cap.checked_sub(start) else {
+            return;
+        };
+        let (head, tail) = bytes.split_at(bytes.len().min(room));
+        // Short of the end, start moves on; at or past it, it lands where the
+        // wrapped tail ends.
+        let new_start = start
+            .checked_add(bytes.len())
+            .filter(|&p| p < cap)
+            .unwrap_or(tail.len());
         h.start = new_start as u32;
         if let Some(dst) = self.zone.get_mut(..HEADER_LEN) {
             dst.copy_from_slice(&h.to_bytes());
         }
-        let first = c.min(cap - start);
-        self.update(start, bytes.get(..first).unwrap_or(&[]));
-        if first < c {
-            self.update(0, bytes.get(first..).unwrap_or(&[]));
+        self.update(start, head);
+        if !tail.is_empty() {
+            self.update(0, tail);
         }
         self.update_header_ecc();
     }
@@ -98,7 +107,7 @@ impl<'a> ZoneWriter<'a> {
     /// has no spare buffer for a whole record); follow with
     /// [`commit_fresh`](Self::commit_fresh).
     pub fn data_mut(&mut self) -> &mut [u8] {
-        let end = HEADER_LEN + self.geom.data_size;
+        let end = self.geom.data_end().unwrap_or(HEADER_LEN);
         self.zone.get_mut(HEADER_LEN..end).unwrap_or(&mut [])
     }
 
@@ -119,8 +128,11 @@ impl<'a> ZoneWriter<'a> {
     }
 
     fn update(&mut self, start: usize, bytes: &[u8]) {
-        let lo = HEADER_LEN + start;
-        if let Some(dst) = self.zone.get_mut(lo..lo + bytes.len()) {
+        if let Some(dst) = self
+            .data_mut()
+            .get_mut(start..)
+            .and_then(|d| d.get_mut(..bytes.len()))
+        {
             dst.copy_from_slice(bytes);
         }
         self.update_ecc(start, bytes.len());
@@ -132,22 +144,30 @@ impl<'a> ZoneWriter<'a> {
         let (Some(ecc), Some(codec)) = (self.geom.ecc, self.codec) else {
             return;
         };
-        let data_size = self.geom.data_size;
-        let mut block = start / BLOCK_SIZE;
-        let last = (start + count.max(1) - 1) / BLOCK_SIZE;
-        while block <= last && block < ecc.blocks {
-            let lo = HEADER_LEN + block * BLOCK_SIZE;
-            let hi = HEADER_LEN + ((block + 1) * BLOCK_SIZE).min(data_size);
-            let par_lo = block * ecc.nroots;
-            let (body, parity) = self.zone.split_at_mut(HEADER_LEN + data_size);
-            if let (Some(data), Some(p)) = (
-                body.get(lo..hi),
-                parity.get_mut(par_lo..par_lo + ecc.nroots),
-            ) {
-                // Lengths are valid by construction of the geometry.
-                let _ = codec.encode(data, p);
-            }
-            block += 1;
+        let Some((body, parity)) = self
+            .geom
+            .data_end()
+            .and_then(|end| self.zone.split_at_mut_checked(end))
+        else {
+            return;
+        };
+        let data = body.get(HEADER_LEN..).unwrap_or(&[]);
+        // Blocks first..end cover [start, start + max(count, 1)); the sum is
+        // at most the data size for every caller, and only bounds the loop.
+        let first = start / BLOCK_SIZE;
+        let end = start
+            .saturating_add(count.max(1))
+            .div_ceil(BLOCK_SIZE)
+            .min(ecc.blocks);
+        // codec.nroots() == ecc.nroots >= 1 (checked in new): chunks of parity.
+        let blocks = data
+            .chunks(BLOCK_SIZE)
+            .zip(parity.chunks_exact_mut(codec.nroots()))
+            .take(end)
+            .skip(first);
+        for (d, p) in blocks {
+            // Lengths are valid by construction of the geometry.
+            let _ = codec.encode(d, p);
         }
     }
 
@@ -156,8 +176,15 @@ impl<'a> ZoneWriter<'a> {
             return;
         };
         let n = codec.nroots();
-        let (head, tail) = self.zone.split_at_mut(HEADER_LEN);
-        if let Some(p) = tail.get_mut(off - HEADER_LEN..off - HEADER_LEN + n) {
+        let Some((head, tail)) = self.zone.split_at_mut_checked(HEADER_LEN) else {
+            return;
+        };
+        // off >= HEADER_LEN for any geometry; tail starts at HEADER_LEN.
+        let par = off
+            .checked_sub(HEADER_LEN)
+            .and_then(|o| tail.get_mut(o..))
+            .and_then(|t| t.get_mut(..n));
+        if let Some(p) = par {
             let _ = codec.encode(head, p);
         }
     }

@@ -32,13 +32,13 @@ pub struct ZoneHeader {
 impl ZoneHeader {
     /// Reads a header from the first 12 bytes of `bytes`.
     pub fn parse(bytes: &[u8]) -> Option<Self> {
-        let word = |i: usize| -> Option<u32> {
-            Some(u32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?))
-        };
+        let (sig, rest) = bytes.split_first_chunk::<4>()?;
+        let (start, rest) = rest.split_first_chunk::<4>()?;
+        let (size, _) = rest.split_first_chunk::<4>()?;
         Some(ZoneHeader {
-            sig: word(0)?,
-            start: word(4)?,
-            size: word(8)?,
+            sig: u32::from_le_bytes(*sig),
+            start: u32::from_le_bytes(*start),
+            size: u32::from_le_bytes(*size),
         })
     }
 
@@ -126,31 +126,42 @@ impl ZoneGeometry {
         if nroots > crate::rs::MAX_ROOTS {
             return Err(Error::BadEccSize { ecc: nroots });
         }
-        let blocks = buffer_size
-            .checked_sub(nroots)
-            .map(|n| n.div_ceil(BLOCK_SIZE + nroots))
-            .ok_or(Error::BadEccSize { ecc: nroots })?;
-        let total = (blocks + 1) * nroots;
-        if total >= buffer_size {
-            return Err(Error::BadEccSize { ecc: nroots });
-        }
+        let bad = Error::BadEccSize { ecc: nroots };
+        // nroots <= MAX_ROOTS keeps the stride small; checked all the same.
+        let stride = BLOCK_SIZE.checked_add(nroots).ok_or(bad)?;
+        let blocks = buffer_size.checked_sub(nroots).ok_or(bad)?.div_ceil(stride);
+        let total = blocks
+            .checked_add(1)
+            .and_then(|b| b.checked_mul(nroots))
+            .ok_or(bad)?;
+        // The parity must leave at least one data byte (total < buffer_size).
+        let data_size = buffer_size
+            .checked_sub(total)
+            .filter(|&d| d > 0)
+            .ok_or(bad)?;
         Ok(ZoneGeometry {
             zone_size,
-            data_size: buffer_size - total,
+            data_size,
             ecc: Some(EccGeometry { nroots, blocks }),
         })
     }
 
-    /// Offset (from the zone start) of block `i`'s parity.
+    /// Zone offset where the data area ends and the parity starts; `None`
+    /// only for a hand-made geometry past the address space.
+    pub fn data_end(&self) -> Option<usize> {
+        HEADER_LEN.checked_add(self.data_size)
+    }
+
+    /// Offset (from the zone start) of block `i`'s parity; `None` without
+    /// ECC or past the address space.
     pub fn block_parity_offset(&self, i: usize) -> Option<usize> {
         let ecc = self.ecc?;
-        Some(HEADER_LEN + self.data_size + i * ecc.nroots)
+        self.data_end()?.checked_add(i.checked_mul(ecc.nroots)?)
     }
 
     /// Offset (from the zone start) of the header's parity.
     pub fn header_parity_offset(&self) -> Option<usize> {
-        let ecc = self.ecc?;
-        Some(HEADER_LEN + self.data_size + ecc.blocks * ecc.nroots)
+        self.block_parity_offset(self.ecc?.blocks)
     }
 }
 
@@ -210,9 +221,12 @@ pub fn correct_header(
         return Ok(());
     };
     let n = codec.nroots();
-    let (head, rest) = split_at(zone, HEADER_LEN, 0)?;
-    let par = rest
-        .get(off - HEADER_LEN..off - HEADER_LEN + n)
+    let (head, rest) = split_at(zone, HEADER_LEN)?;
+    // off >= HEADER_LEN for any geometry; rest starts at HEADER_LEN.
+    let par = off
+        .checked_sub(HEADER_LEN)
+        .and_then(|o| rest.get(o..))
+        .and_then(|r| r.get(..n))
         .ok_or(Error::UnexpectedEof {
             offset: off as u64,
             needed: n as u64,
@@ -237,36 +251,39 @@ pub fn correct_data(
     let Some(ecc) = geom.ecc else {
         return Ok(());
     };
-    let data_end = HEADER_LEN + geom.data_size;
-    let (body, parity) = split_at(zone, data_end, 0)?;
+    let zone_len = zone.len();
+    let data_end = geom
+        .data_end()
+        .ok_or(Error::BadParams("zone geometry past the address space"))?;
+    let (body, parity) = split_at(zone, data_end)?;
     let data = body.get_mut(HEADER_LEN..).unwrap_or(&mut []);
-    let valid = valid.min(geom.data_size);
-    let mut block = 0usize;
-    while block * BLOCK_SIZE < valid && block < ecc.blocks {
-        let lo = block * BLOCK_SIZE;
-        let hi = (lo + BLOCK_SIZE).min(geom.data_size);
-        let par_lo = block * ecc.nroots;
-        let par = parity
-            .get(par_lo..par_lo + ecc.nroots)
-            .ok_or(Error::UnexpectedEof {
-                offset: (data_end + par_lo) as u64,
-                needed: ecc.nroots as u64,
-            })?;
-        let chunk = data.get_mut(lo..hi).ok_or(Error::UnexpectedEof {
-            offset: (HEADER_LEN + lo) as u64,
-            needed: (hi - lo) as u64,
+    // Blocks starting below `valid`: the last one is cut at the data end,
+    // which chunks_mut does.
+    let blocks = valid
+        .min(geom.data_size)
+        .div_ceil(BLOCK_SIZE)
+        .min(ecc.blocks);
+    if ecc.nroots == 0 {
+        // A hand-made geometry; chunks_exact needs a non-zero size.
+        return Err(Error::BadEccSize { ecc: 0 });
+    }
+    let mut pars = parity.chunks_exact(ecc.nroots);
+    for chunk in data.chunks_mut(BLOCK_SIZE).take(blocks) {
+        let par = pars.next().ok_or(Error::UnexpectedEof {
+            offset: zone_len as u64,
+            needed: ecc.nroots as u64,
         })?;
         status.add(codec.decode(chunk, par).map_err(Error::Ecc)?);
-        block += 1;
     }
     Ok(())
 }
 
-fn split_at(zone: &mut [u8], at: usize, base: u64) -> Result<(&mut [u8], &mut [u8])> {
+fn split_at(zone: &mut [u8], at: usize) -> Result<(&mut [u8], &mut [u8])> {
     if zone.len() < at {
         return Err(Error::UnexpectedEof {
-            offset: base + zone.len() as u64,
-            needed: (at - zone.len()) as u64,
+            offset: zone.len() as u64,
+            // at > zone.len(): the distance is what is missing.
+            needed: at.abs_diff(zone.len()) as u64,
         });
     }
     Ok(zone.split_at_mut(at))
@@ -289,6 +306,8 @@ pub fn old_log_ranges(
 
 #[cfg(test)]
 mod tests {
+    // Test arithmetic on known small values; overflow would fail the test.
+    #![allow(clippy::arithmetic_side_effects)]
     use super::*;
 
     #[test]
