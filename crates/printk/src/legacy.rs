@@ -6,8 +6,8 @@
 
 use crashview_vmcore::{KernelMemory, VmcoreInfo};
 
+use crate::log::{Diagnostic, Error, Log, Record, RecordState, Result, RingKind};
 use crate::mem::{le, read_u32, read_u64, sym, Region};
-use crate::{Diagnostic, Error, Log, Record, RecordState, Result, RingKind};
 
 /// Largest log_buf accepted (1 GiB).
 pub const MAX_LOG_BUF: u64 = 1 << 30;

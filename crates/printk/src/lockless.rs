@@ -17,13 +17,13 @@
 //! finalized, its `info.seq` falls in the same slot (seq and id advance
 //! together), and its data block still starts with its id; anything else was
 //! overwritten (wrapped ring) or torn (being written at the crash) and is
-//! counted in [`Log::skipped`](crate::Log::skipped) (reusable descriptors, whose
-//! data was recycled, in [`Log::reusable`](crate::Log::reusable)).
+//! counted in [`Log::skipped`](crate::log::Log::skipped) (reusable descriptors, whose
+//! data was recycled, in [`Log::reusable`](crate::log::Log::reusable)).
 
 use crashview_vmcore::{KernelMemory, VmcoreInfo};
 
+use crate::log::{Diagnostic, Error, Log, Record, RecordState, Result, RingKind};
 use crate::mem::{cstr, dec, le, read_u32, read_u64, sym, Region};
-use crate::{Diagnostic, Error, Log, Record, RecordState, Result, RingKind};
 
 const DESC_ID_MASK: u64 = !(3u64 << 62);
 const FAILED_LPOS: u64 = 0x1;

@@ -2,7 +2,7 @@
 
 use crashview_vmcore::{KernelMemory, VmcoreInfo};
 
-use crate::{Diagnostic, Error, Result};
+use crate::log::{Diagnostic, Error, Result};
 
 /// A decimal VMCOREINFO entry (`OFFSET(..)`, `SIZE(..)`, `LENGTH(..)`), by full key.
 pub(crate) fn dec(vi: &VmcoreInfo, key: &'static str) -> Result<u64> {
