@@ -72,7 +72,8 @@ pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadErro
     }
     let files = DebugFiles::load(std::slice::from_ref(&log), &opts)?;
     let arena = SectionArena::new();
-    let sym = files.symbolizer(&arena);
+    let mut sym = files.symbolizer(&arena);
+    sym.set_lookup(opts.lookup);
     sym.prefetch(&log);
     let frames = log
         .traces

@@ -80,10 +80,16 @@ def main():
     want = batch_addr2line(vmlinux, sorted({f["lookup_address"] for f in vm}))
     ok = bad = dup = addr_bad = 0
     for f in vm:
+        # Caller frames are looked up at the call (pc - 1), RIP lines at pc.
+        want_lookup = f["pc"] - 1 if f["kind"] == "frame" else f["pc"]
+        if f["lookup_address"] != want_lookup:
+            addr_bad += 1
+            print("LOOKUP %s (%s): %#x, expected %#x" % (f["text"], f["kind"], f["lookup_address"], want_lookup))
+            continue
         sym = f["symbol"]
         if sym is not None:
             base = nm_first.get(sym)
-            if base is None or base + f["offset"] != f["lookup_address"]:
+            if base is None or base + f["offset"] != f["pc"]:
                 if nm_count.get(sym, 0) > 1:
                     dup += 1  # decode_stacktrace.sh takes the first; we match the size
                 else:

@@ -26,6 +26,9 @@ pub struct DebugOptions {
     pub debug_root: PathBuf,
     /// Kernel release for the default places; `None` takes it from the log.
     pub release: Option<String>,
+    /// Which address of a frame is looked up (callers set it on the
+    /// [`Symbolizer`] they make).
+    pub lookup: crate::resolve::Lookup,
 }
 
 impl Default for DebugOptions {
@@ -35,6 +38,7 @@ impl Default for DebugOptions {
             modules: Vec::new(),
             debug_root: PathBuf::from("/"),
             release: None,
+            lookup: crate::resolve::Lookup::default(),
         }
     }
 }

@@ -71,4 +71,4 @@ pub mod resolve;
 pub use crate::elf::{DebugObject, ReadAhead, SectionArena, SourceFrame};
 pub use crate::error::{Error, Result};
 pub use crate::parse::{Frame, Log, LogInfo, Trace};
-pub use crate::resolve::{Resolution, Symbolizer};
+pub use crate::resolve::{Lookup, Resolution, Symbolizer, MODULE_SPACE};

@@ -9,10 +9,19 @@
 //! * a bare address (`? 0xffffffff…`, `[<…>]` with no name, `RIP: 0010:0x…`):
 //!   vmlinux only, minus the log's `Kernel Offset` (KASLR).
 //!
-//! The address is looked up as printed, like `decode_stacktrace.sh` does:
-//! for a return address that is the instruction after the call, which is on
-//! the call's line except when the call is the last instruction of an
-//! inlined block.
+//! Which address is looked up ([`Lookup`]): a `RIP:` line is the
+//! interrupted or trapping instruction itself, looked up at its address.
+//! Every other frame is a return address, the instruction after a call:
+//! its source is the call's, so it is looked up at `pc - 1`, as gdb, drgn
+//! and `llvm-symbolizer` do for caller frames (the instruction after the
+//! call can be on another line, or outside the inlined block that made the
+//! call). [`Lookup::ReturnAddress`] looks every frame up as printed, as
+//! `decode_stacktrace.sh` and `addr2line` on the raw address do.
+//!
+//! An address is named only by the object whose text holds it: a bare
+//! address in module space is not looked up in vmlinux, and vmlinux's
+//! nearest symbol below an address names it only when the address is
+//! inside that symbol.
 //!
 //! The symbolizer opens no files. [`Symbolizer::needs`] says which objects a
 //! log refers to that it has not been given; the caller finds them (see the
@@ -55,6 +64,13 @@ pub enum Note {
     UserSpace,
     /// A bare address in a module: its load address is unknown.
     ModuleAddress,
+    /// A bare address in the module area (x86_64 `MODULES_VADDR` to
+    /// `MODULES_END`), not in vmlinux; which module holds it is unknown
+    /// without the module list and load addresses.
+    ModuleSpace {
+        /// The address as printed.
+        address: u64,
+    },
     /// A bare address outside the kernel image.
     UnknownAddress,
     /// Reading the debug object failed.
@@ -75,6 +91,10 @@ impl core::fmt::Display for Note {
             Note::NoLineInfo => f.write_str("no line information for this address"),
             Note::UserSpace => f.write_str("user-space address"),
             Note::ModuleAddress => f.write_str("bare module address: load address unknown"),
+            Note::ModuleSpace { address } => write!(
+                f,
+                "{address:#x} is in module space, not vmlinux: which module holds it is unknown (no module load addresses)"
+            ),
             Note::UnknownAddress => f.write_str("address outside the kernel image"),
             Note::Error(e) => write!(f, "{e}"),
         }
@@ -87,8 +107,14 @@ pub struct Resolution {
     /// `vmlinux` or the module name (`None` for user-space frames).
     pub object: Option<String>,
     /// Address looked up, in the object's address space (link-time for
-    /// vmlinux; our section layout for a module).
+    /// vmlinux; our section layout for a module): `pc - 1` for a caller
+    /// frame under [`Lookup::CallSite`], else the frame's address.
     pub address: Option<u64>,
+    /// The frame's own address in the object's address space (the symbol's
+    /// address plus the printed offset, or the bare address).
+    pub pc: Option<u64>,
+    /// `address` is `pc - 1`: the call site of a return address.
+    pub call_site: bool,
     /// The section holding `address` and the offset in it (what
     /// `addr2line -j <section> <offset>` takes).
     pub section: Option<(String, u64)>,
@@ -106,6 +132,8 @@ impl Resolution {
         Resolution {
             object,
             address: None,
+            pc: None,
+            call_site: false,
             section: None,
             symbol: None,
             frames: Vec::new(),
@@ -128,11 +156,27 @@ pub fn normalize_module(name: &str) -> String {
     name.replace('-', "_")
 }
 
+/// Which address of a frame is looked up in DWARF.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Lookup {
+    /// `RIP:` lines at their address, every other frame at `pc - 1`.
+    #[default]
+    CallSite,
+    /// Every frame at its address, as printed (`decode_stacktrace.sh`).
+    ReturnAddress,
+}
+
+/// The x86_64 module area (Documentation/x86/x86_64/mm.rst: `MODULES_VADDR`
+/// is `__START_KERNEL_map` + `KERNEL_IMAGE_SIZE` (1 GiB with KASLR) up to
+/// `MODULES_END`, 0xffffffffff000000); the kernel image lies below it.
+pub const MODULE_SPACE: core::ops::Range<u64> = 0xffff_ffff_c000_0000..0xffff_ffff_ff00_0000;
+
 /// Resolves frames against a vmlinux and modules.
 #[derive(Debug, Default)]
 pub struct Symbolizer<'data> {
     vmlinux: Option<DebugObject<'data>>,
     modules: BTreeMap<String, DebugObject<'data>>,
+    lookup: Lookup,
 }
 
 impl<'data> Symbolizer<'data> {
@@ -141,6 +185,7 @@ impl<'data> Symbolizer<'data> {
         Symbolizer {
             vmlinux: None,
             modules: BTreeMap::new(),
+            lookup: Lookup::CallSite,
         }
     }
 
@@ -157,6 +202,17 @@ impl<'data> Symbolizer<'data> {
     /// The vmlinux object, if set.
     pub fn vmlinux(&self) -> Option<&DebugObject<'data>> {
         self.vmlinux.as_ref()
+    }
+
+    /// Chooses which address of a frame is looked up (default
+    /// [`Lookup::CallSite`]).
+    pub fn set_lookup(&mut self, lookup: Lookup) {
+        self.lookup = lookup;
+    }
+
+    /// Which address of a frame is looked up.
+    pub fn lookup(&self) -> Lookup {
+        self.lookup
     }
 
     /// The object for module `name`, if added.
@@ -273,9 +329,19 @@ impl<'data> Symbolizer<'data> {
             if frame.module.is_some() {
                 return Resolution::note(Some(object), Note::ModuleAddress);
             }
+            if MODULE_SPACE.contains(&a) {
+                return Resolution::note(None, Note::ModuleSpace { address: a });
+            }
             let link = a.wrapping_sub(info.kernel_offset.unwrap_or(0));
+            // The nearest symbol below names the address only if the
+            // address is inside it (a sized symbol), or at least inside an
+            // allocated section (an unsized assembly label).
             let sym = obj
                 .symbol_at(link)
+                .filter(|(d, off)| match d.size {
+                    0 => obj.section_of(link).is_some(),
+                    size => *off < size,
+                })
                 .map(|(d, off): (SymDef<'_>, u64)| (d.name.to_string(), off, d.size));
             if sym.is_none() {
                 return Resolution::note(Some(object), Note::UnknownAddress);
@@ -283,6 +349,16 @@ impl<'data> Symbolizer<'data> {
             (link, sym)
         } else {
             return Resolution::note(Some(object), Note::UnknownAddress);
+        };
+        let pc = address;
+        let call_site = self.lookup == Lookup::CallSite && !frame.is_rip;
+        let address = if call_site {
+            match pc.checked_sub(1) {
+                Some(a) => a,
+                None => return Resolution::note(Some(object), Note::UnknownAddress),
+            }
+        } else {
+            pc
         };
         let section = obj.section_of(address).and_then(|(i, off)| {
             obj.section_name(i).map(|n| {
@@ -295,6 +371,8 @@ impl<'data> Symbolizer<'data> {
         let mut r = Resolution {
             object: Some(object.clone()),
             address: Some(address),
+            pc: Some(pc),
+            call_site,
             section,
             symbol,
             frames: Vec::new(),

@@ -3,8 +3,12 @@
 //! exactly what binutils prints for the same place:
 //!
 //! ```sh
-//! addr2line -i -f -e crashmod.ko -j <section of the symbol> <st_value + offset>
+//! addr2line -i -f -e crashmod.ko -j <section of the symbol> <st_value + offset - 1>
 //! ```
+//!
+//! `- 1` for caller frames (return addresses: the call is the instruction
+//! before), not for `RIP:` lines; and with [`Lookup::ReturnAddress`] at
+//! the printed address exactly, both checked.
 //!
 //! The symbol's section and value come from `readelf -sW` / `readelf -SW`,
 //! not from our code, so the symbol lookup is checked too. (`-j` matters:
@@ -18,7 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crashview_symbolize::{parse, DebugObject, SectionArena, Symbolizer};
+use crashview_symbolize::{parse, DebugObject, Lookup, SectionArena, Symbolizer};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn root() -> PathBuf {
@@ -99,13 +103,14 @@ fn readelf(path: &Path) -> Result<ReadelfView, Failed> {
     Ok(ReadelfView { funcs, sections })
 }
 
-fn check(input: &Path) -> Result<(), Failed> {
+fn check(input: &Path, lookup: Lookup) -> Result<(), Failed> {
     let ko = ko();
     let view = readelf(&ko)?;
     let bytes = std::fs::read(&ko)?;
     let arena = SectionArena::new();
     let obj = DebugObject::parse(&bytes, &arena).map_err(|e| e.to_string())?;
     let mut sym = Symbolizer::new();
+    sym.set_lookup(lookup);
     sym.add_module("crashmod", obj);
 
     let text = String::from_utf8_lossy(&std::fs::read(input)?).into_owned();
@@ -125,7 +130,11 @@ fn check(input: &Path) -> Result<(), Failed> {
                 .get(s.name)
                 .ok_or_else(|| format!("{} not in readelf -s", s.name))?;
             let section = &view.sections[&ndx];
-            let addr = value + s.offset;
+            let pc = value + s.offset;
+            let addr = match lookup {
+                Lookup::CallSite if !f.is_rip => pc - 1,
+                _ => pc,
+            };
             let oracle = run(Command::new("addr2line")
                 .args(["-i", "-f", "-e"])
                 .arg(&ko)
@@ -161,6 +170,15 @@ fn check(input: &Path) -> Result<(), Failed> {
                 )
                 .into());
             }
+            if r.pc.is_none() || r.call_site != (addr != pc) {
+                return Err(format!(
+                    "line {}: pc {:?} call_site {} (readelf: pc {section}+{pc:#x})",
+                    f.line + 1,
+                    r.pc,
+                    r.call_site
+                )
+                .into());
+            }
             // Our section layout must name the same section and offset.
             match &r.section {
                 Some((name, off)) if name == section && *off == addr => {}
@@ -186,16 +204,22 @@ fn check(input: &Path) -> Result<(), Failed> {
 fn main() {
     let args = Arguments::from_args();
     let base = root();
-    let trials = inputs()
-        .into_iter()
-        .map(|p| {
-            let label = p
-                .strip_prefix(&base)
-                .unwrap_or(&p)
-                .to_string_lossy()
-                .into_owned();
-            Trial::test(label, move || check(&p))
-        })
-        .collect();
+    let mut trials = Vec::new();
+    for p in inputs() {
+        let label = p
+            .strip_prefix(&base)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .into_owned();
+        for (mode, lookup) in [
+            ("call-site", Lookup::CallSite),
+            ("return-address", Lookup::ReturnAddress),
+        ] {
+            let p = p.clone();
+            trials.push(Trial::test(format!("{label} {mode}"), move || {
+                check(&p, lookup)
+            }));
+        }
+    }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -12,7 +12,7 @@ use crashview_analysis::symbols::{note_text, source_lines, DebugFilesUsed, Sourc
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions};
 use crashview_symbolize::parse::{self, Entry, Frame, Log, Trace};
 use crashview_symbolize::resolve::{Note, Resolution};
-use crashview_symbolize::{SectionArena, Symbolizer};
+use crashview_symbolize::{Lookup, SectionArena, Symbolizer};
 use serde::Serialize;
 
 /// Where debug files come from (`trace`, `symbolize`, `report`, `tui`).
@@ -32,6 +32,11 @@ pub struct DebugFileArgs {
     /// Kernel release for the default paths (default: from the log).
     #[arg(long)]
     pub release: Option<String>,
+    /// Look caller frames up at their return address, as printed (what
+    /// decode_stacktrace.sh and addr2line on the raw address report),
+    /// instead of at the call (pc - 1).
+    #[arg(long)]
+    pub return_address: bool,
 }
 
 impl DebugFileArgs {
@@ -42,6 +47,11 @@ impl DebugFileArgs {
             modules: self.modules.clone(),
             debug_root: self.debug_root.clone(),
             release: self.release.clone(),
+            lookup: if self.return_address {
+                Lookup::ReturnAddress
+            } else {
+                Lookup::CallSite
+            },
         }
     }
 }
@@ -172,6 +182,10 @@ struct JsonFrame {
     printed_address: Option<u64>,
     object: Option<String>,
     lookup_address: Option<u64>,
+    /// `call-site` (pc - 1) or `address` (the frame's own address).
+    lookup: Option<&'static str>,
+    /// The frame's address in the object (before the call-site adjustment).
+    pc: Option<u64>,
     object_section: Option<String>,
     section_offset: Option<u64>,
     source: Vec<SourceLine>,
@@ -221,6 +235,10 @@ fn json_frame(
         printed_address: f.address,
         object: r.object.clone(),
         lookup_address: r.address,
+        lookup: r
+            .address
+            .map(|_| if r.call_site { "call-site" } else { "address" }),
+        pc: r.pc,
         object_section: r.section.as_ref().map(|s| s.0.clone()),
         section_offset: r.section.as_ref().map(|s| s.1),
         source: stripped_source(r, args),
@@ -321,6 +339,15 @@ fn write_trace(
         }
         Ok(())
     };
+    writeln!(
+        out,
+        "{}",
+        match sym.lookup() {
+            Lookup::CallSite =>
+                "(source of caller frames is the call: looked up at pc-1; RIP lines at their address)",
+            Lookup::ReturnAddress => "(every frame looked up at its printed address)",
+        }
+    )?;
     if let Some(r) = &t.regs {
         regs(out, r, true)?;
     }
@@ -347,7 +374,8 @@ fn run(sources: &[Source], args: &DebugArgs) -> anyhow::Result<()> {
     let logs: Vec<Log<'_>> = sources.iter().map(|s| parse::parse_log(&s.text)).collect();
     let maps = DebugFiles::load(&logs, &args.files.options())?;
     let arena = SectionArena::new();
-    let sym = maps.symbolizer(&arena);
+    let mut sym = maps.symbolizer(&arena);
+    sym.set_lookup(args.files.options().lookup);
     for l in &logs {
         sym.prefetch(l);
     }

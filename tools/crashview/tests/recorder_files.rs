@@ -118,6 +118,18 @@ fn a_recorder_record_symbolizes_with_the_debian_vmlinux() {
             if f["object"] != "vmlinux" || src.is_empty() {
                 continue;
             }
+            // Caller frames at the call (pc - 1), RIP lines at their address.
+            let pc = f["pc"].as_u64().unwrap();
+            let want = if f["kind"] == "frame" { pc - 1 } else { pc };
+            assert_eq!(addr, want, "{}: lookup address", f["text"]);
+            assert_eq!(
+                f["lookup"],
+                if f["kind"] == "frame" {
+                    "call-site"
+                } else {
+                    "address"
+                }
+            );
             let o = std::process::Command::new("addr2line")
                 .args(["-f", "-i", "-e"])
                 .arg(&vmlinux)
