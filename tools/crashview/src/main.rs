@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use crashview_analysis::input::{self, Question};
+use crashview_analysis::input;
 use crashview_ramoops::region::Overrides;
 
 /// Read Linux kernel crash data: ramoops regions, pstore directories,
@@ -286,10 +286,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => report_cmd::triage(&inputs, json, jsonl),
         Command::Trace(a) => trace_cmd::trace(&a),
         Command::Symbolize(a) => trace_cmd::symbolize(&a),
-        Command::Log { input, json } => match input::vmcore_file(&input, Question::KernelLog) {
-            // A crash directory whose dump is unreadable: its dmesg file,
-            // as `report` reads it.
-            Ok(file) => match vmcore_cmd::log(&file, json) {
+        Command::Log { input, json } if input::is_vmcore_path(&input) => {
+            match vmcore_cmd::log(&input, json) {
+                // A crash directory whose dump is unreadable: its dmesg
+                // file, as `report` reads it.
                 Err(e) if input.is_dir() => {
                     eprintln!(
                         "crashview: warning: {e:#}: reading the crash directory's dmesg file"
@@ -297,12 +297,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     report_cmd::kernel_log(&input, json)
                 }
                 r => r,
-            },
-            Err(_) => report_cmd::kernel_log(&input, json),
-        },
-        Command::Info { vmcore, json } => {
-            vmcore_cmd::info(&input::vmcore_file(&vmcore, Question::VmcoreFacts)?, json)
+            }
         }
+        Command::Log { input, json } => report_cmd::kernel_log(&input, json),
+        Command::Info { vmcore, json } => vmcore_cmd::info(&vmcore, json),
         Command::Pstore(PstoreCommand::List {
             input,
             json,

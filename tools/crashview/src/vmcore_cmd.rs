@@ -2,11 +2,12 @@
 //! crashview-printk. Formatting only; the readers decide nothing here.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use crashview_analysis::input::{self, Question, VmcoreBytes};
 use crashview_printk::{Log, Record, RecordState, RingKind};
-use crashview_vmcore::{loader::MappedFile, Container, Format, PageType, Vmcore};
+use crashview_vmcore::{Container, Format, PageType, Vmcore};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 
@@ -24,8 +25,8 @@ fn spinner(msg: &'static str) -> ProgressBar {
     pb
 }
 
-fn open(path: &Path) -> Result<MappedFile> {
-    MappedFile::open(path).with_context(|| format!("cannot open {}", path.display()))
+fn open(path: &Path, q: Question) -> Result<(PathBuf, VmcoreBytes)> {
+    Ok(input::open_vmcore(path, q)?)
 }
 
 fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Vmcore<'a>> {
@@ -49,9 +50,10 @@ fn read_log(path: &Path, core: &Vmcore<'_>) -> Result<Log> {
 }
 
 /// `crashview log`.
-pub fn log(path: &Path, json: bool) -> Result<()> {
+pub fn log(input: &Path, json: bool) -> Result<()> {
     let pb = spinner("reading the kernel log");
-    let file = open(path)?;
+    let (path, file) = open(input, Question::KernelLog)?;
+    let path = path.as_path();
     let core = parse(path, file.bytes())?;
     let log = read_log(path, &core);
     pb.finish_and_clear();
@@ -130,9 +132,10 @@ fn utc(secs: i64) -> String {
 }
 
 /// `crashview info`.
-pub fn info(path: &Path, json: bool) -> Result<()> {
+pub fn info(input: &Path, json: bool) -> Result<()> {
     let pb = spinner("indexing the dump");
-    let file = open(path)?;
+    let (path, file) = open(input, Question::VmcoreFacts)?;
+    let path = path.as_path();
     let core = parse(path, file.bytes())?;
     let log = crashview_printk::read_log(&core);
     pb.finish_and_clear();

@@ -50,8 +50,7 @@ fn want(cmd: &str, kind: &str) -> Want {
             Refused("this is a panic recorder journal: it holds no kernel log")
         }
         ("trace" | "log", _) => Ok,
-        ("info", "vmcore" | "kdump-tools") => Ok,
-        ("info", "vmcore-zstd" | "kexec-tools") => Refused("a compressed vmcore"),
+        ("info", "vmcore" | "kdump-tools" | "vmcore-zstd" | "kexec-tools") => Ok,
         ("info", "kdump-tools-fallback") => Refused("disk_dump_header at offset 0x0"),
         ("info", _) => Refused("is not a vmcore, so `crashview info` cannot read it"),
         ("report" | "triage", _) => Ok,

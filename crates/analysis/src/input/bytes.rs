@@ -26,7 +26,7 @@ fn looks_like_text(b: &[u8]) -> bool {
 
 /// Decompresses a zstd stream of at most [`MAX_DECOMPRESSED`] bytes; a
 /// larger one is refused by name, not cut short.
-fn unzstd(name: &str, bytes: &[u8], max: u64) -> Result<Vec<u8>, LoadError> {
+pub(super) fn unzstd(name: &str, bytes: &[u8], max: u64) -> Result<Vec<u8>, LoadError> {
     let mut out = Vec::new();
     let dec = ruzstd::decoding::StreamingDecoder::new(bytes)
         .map_err(|e| LoadError(format!("{name}: zstd: {e}")))?;

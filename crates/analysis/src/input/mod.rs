@@ -432,27 +432,96 @@ impl Input {
     }
 }
 
-/// The vmcore file `path` stands for, for the subcommands that read a
-/// dump's own structures (`log`, `info`): the file itself, or a crash
-/// directory's dump. Anything else is refused with the reason, in one
-/// sentence, as [`Input::refusal`] words it.
-pub fn vmcore_file(path: &Path, q: Question) -> Result<PathBuf, LoadError> {
+/// A vmcore's bytes for the subcommands that read a dump's own structures
+/// (`log`, `info`): mapped in place, or decompressed when the file is
+/// zstd-compressed.
+pub enum VmcoreBytes {
+    /// The file, mapped.
+    Mapped(crashview_vmcore::loader::MappedFile),
+    /// A zstd-compressed file's contents.
+    Decompressed(Vec<u8>),
+}
+
+impl VmcoreBytes {
+    /// The dump.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            VmcoreBytes::Mapped(m) => m.bytes(),
+            VmcoreBytes::Decompressed(v) => v,
+        }
+    }
+}
+
+/// Does `path` stand for a vmcore (the file, zstd-compressed or not, or a
+/// crash directory's dump)? From the first bytes only.
+pub fn is_vmcore_path(path: &Path) -> bool {
+    let f = if path.is_dir() {
+        crashdir::detect(path).and_then(|c| c.dump)
+    } else {
+        Some(path.to_path_buf())
+    };
+    let Some(mut file) = f.and_then(|f| std::fs::File::open(f).ok()) else {
+        return false;
+    };
+    let mut head = [0u8; 16];
+    let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
+    let head = head.get(..n).unwrap_or(&[]);
+    if bytes::is_vmcore(head) {
+        return true;
+    }
+    if !bytes::is_zstd(head) {
+        return false;
+    }
+    // The first decompressed bytes tell.
+    use std::io::{Read, Seek};
+    if file.rewind().is_err() {
+        return false;
+    }
+    let Ok(mut dec) = ruzstd::decoding::StreamingDecoder::new(file) else {
+        return false;
+    };
+    let mut plain = [0u8; 16];
+    let n = dec.read(&mut plain).unwrap_or(0);
+    bytes::is_vmcore(plain.get(..n).unwrap_or(&[]))
+}
+
+/// The vmcore `path` stands for: the file itself (zstd-compressed or not),
+/// or a crash directory's dump; its path and bytes. Anything else is
+/// refused with the reason, in one sentence, as [`Input::refusal`] words it.
+pub fn open_vmcore(path: &Path, q: Question) -> Result<(PathBuf, VmcoreBytes), LoadError> {
     let candidate = if path.is_dir() {
         crashdir::detect(path).and_then(|c| c.dump)
     } else {
         Some(path.to_path_buf())
     };
-    if let Some(f) = candidate.filter(|f| is_vmcore_file(f)) {
-        return Ok(f);
+    if let Some(f) = candidate {
+        let name = f.display().to_string();
+        let mut head = [0u8; 16];
+        let n = std::fs::File::open(&f)
+            .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
+            .unwrap_or(0);
+        let head = head.get(..n).unwrap_or(&[]);
+        if bytes::is_vmcore(head) {
+            let m = crashview_vmcore::loader::MappedFile::open(&f)
+                .map_err(|e| LoadError(format!("{name}: {e}")))?;
+            return Ok((f, VmcoreBytes::Mapped(m)));
+        }
+        if bytes::is_zstd(head) {
+            let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+            if len <= MAX_FILE {
+                let z = std::fs::read(&f).map_err(|e| LoadError(format!("{name}: {e}")))?;
+                let plain = bytes::unzstd(&name, &z, MAX_DECOMPRESSED)?;
+                if bytes::is_vmcore(&plain) {
+                    return Ok((f, VmcoreBytes::Decompressed(plain)));
+                }
+            }
+        }
     }
     let input = load(path)?;
-    if input.kind == InputKind::Vmcore {
-        let file = input.path.as_deref().unwrap_or(path).display().to_string();
-        return Err(LoadError(format!(
-            "{file}: a compressed vmcore: `crashview {}` reads the dump in place; decompress it first (`zstd -d`), or use `crashview report`",
-            q.command()
-        )));
-    }
     input.require(q)?;
-    Err(LoadError(format!("{}: not a vmcore", input.name)))
+    Err(LoadError(format!(
+        "{}: {} is not a vmcore",
+        input.name,
+        input.kind.describe()
+    )))
 }
