@@ -47,4 +47,13 @@ for mode in groups jsonl; do
             m, n, r, t, r / t, n / t, rss / 1024
     }'
 done
+# With symbolization: every dump's report with its traces resolved against
+# the fixtures' crashmod.ko (and a vmlinux if VMLINUX is set), one JSON
+# report per line.
+VMLINUX_ARG=; [ -n "${VMLINUX:-}" ] && VMLINUX_ARG="--vmlinux $VMLINUX"
+set -- $(measure "$TMP/out.sym" "$BIN" report --jsonl --modules fixtures/ramoops/crashmod.ko $VMLINUX_ARG "$TMP"/archive/*)
+awk -v t="$1" -v rss="$2" -v n="$N" -v r="$RECORDS" 'BEGIN {
+    printf "report --jsonl, symbolized: %d dumps, %d records in %.3f s: %.0f records/s, peak RSS %.1f MiB\n",
+        n, r, t, r / t, rss / 1024
+}'
 head -1 "$TMP/out.groups"
