@@ -53,37 +53,109 @@ fn resolve_frame(
     (source_lines(&r), note)
 }
 
+/// The log of `report`'s traces as the symbolizer parses it, with the
+/// vmcore's KASLR offset and release filled in where the log has none.
+fn prepare(report: &Report, opts: &DebugOptions) -> (String, DebugOptions) {
+    let text = crate::summary::trace_text(&report.log);
+    let mut opts = opts.clone();
+    let vmcore = report.vmcore.as_ref();
+    if opts.release.is_none() && parse::parse_log(&text).info.release.is_none() {
+        opts.release = vmcore
+            .and_then(|v| v.release.clone())
+            .or_else(|| report.summary.release.clone());
+    }
+    (text, opts)
+}
+
+fn parsed<'t>(report: &Report, text: &'t str) -> Log<'t> {
+    let mut log = parse::parse_log(text);
+    if log.info.kernel_offset.is_none() {
+        log.info.kernel_offset = report.vmcore.as_ref().and_then(|v| v.kernel_offset);
+    }
+    log
+}
+
+fn resolve_with(log: &Log<'_>, opts: &DebugOptions, files: &DebugFiles) -> Symbols {
+    let arena = SectionArena::new();
+    let mut sym = files.symbolizer(&arena);
+    sym.set_lookup(opts.lookup);
+    sym.prefetch(log);
+    let frames = log
+        .traces
+        .iter()
+        .map(|t| t.frames().map(|f| resolve_frame(&sym, f, log)).collect())
+        .collect();
+    Symbols {
+        frames,
+        files: DebugFilesUsed::from(files),
+    }
+}
+
 /// Resolves every frame of `report`'s traces. The release and KASLR
 /// offset come from the log, else from the vmcore. A file named in `opts`
 /// that cannot be read is an error; anything not found is a warning in
 /// [`DebugFilesUsed::warnings`].
 pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadError> {
-    let text = crate::summary::trace_text(&report.log);
-    let mut log = parse::parse_log(&text);
-    let vmcore = report.vmcore.as_ref();
-    if log.info.kernel_offset.is_none() {
-        log.info.kernel_offset = vmcore.and_then(|v| v.kernel_offset);
-    }
-    let mut opts = opts.clone();
-    if opts.release.is_none() && log.info.release.is_none() {
-        opts.release = vmcore
-            .and_then(|v| v.release.clone())
-            .or_else(|| report.summary.release.clone());
-    }
+    let (text, opts) = prepare(report, opts);
+    let log = parsed(report, &text);
     let files = DebugFiles::load(std::slice::from_ref(&log), &opts)?;
-    let arena = SectionArena::new();
-    let mut sym = files.symbolizer(&arena);
-    sym.set_lookup(opts.lookup);
-    sym.prefetch(&log);
-    let frames = log
-        .traces
-        .iter()
-        .map(|t| t.frames().map(|f| resolve_frame(&sym, f, &log)).collect())
-        .collect();
-    Ok(Symbols {
-        frames,
-        files: DebugFilesUsed::from(&files),
-    })
+    Ok(resolve_with(&log, &opts, &files))
+}
+
+/// Debug files kept for many reports (`report --jsonl` over a fleet's
+/// dumps, the fuzzer): reports of the same kernel needing the same modules
+/// share one search and one set of maps instead of each finding and
+/// mapping them again.
+#[derive(Debug)]
+pub struct Session {
+    opts: DebugOptions,
+    /// (release, build id, modules needed) -> files; the newest last.
+    found: Vec<(SessionKey, DebugFiles)>,
+}
+
+type SessionKey = (Option<String>, Option<String>, Vec<String>);
+
+/// Kernels whose debug files a [`Session`] keeps mapped at once.
+const SESSION_KERNELS: usize = 4;
+
+impl Session {
+    /// A session searching with `opts`.
+    pub fn new(opts: DebugOptions) -> Session {
+        Session {
+            opts,
+            found: Vec::new(),
+        }
+    }
+
+    /// [`Report::symbolize`], reusing the files an earlier report of the
+    /// same kernel found.
+    pub fn symbolize(&mut self, report: &mut Report) -> Result<(), LoadError> {
+        let (text, opts) = prepare(report, &self.opts);
+        let log = parsed(report, &text);
+        let needs = crashview_symbolize::Symbolizer::new().needs(&log);
+        let key: SessionKey = (
+            opts.release
+                .clone()
+                .or_else(|| log.info.release.map(str::to_string)),
+            log.info.build_id.map(str::to_string),
+            needs.modules.into_iter().collect(),
+        );
+        let at = match self.found.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let files = DebugFiles::load(std::slice::from_ref(&log), &opts)?;
+                if self.found.len() >= SESSION_KERNELS {
+                    self.found.remove(0);
+                }
+                self.found.push((key, files));
+                self.found.len().saturating_sub(1)
+            }
+        };
+        if let Some((_, files)) = self.found.get(at) {
+            resolve_with(&log, &opts, files).apply(report);
+        }
+        Ok(())
+    }
 }
 
 impl Symbols {

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crashview_analysis::input::{self, Question};
+use crashview_analysis::symbols::Session;
 use crashview_analysis::triage::{Grouper, Row};
 use crashview_analysis::{self as analysis, text, Report};
 use crashview_symbolize::debug_files::DebugOptions;
@@ -44,6 +45,8 @@ pub fn report(
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed: Option<anyhow::Error> = None;
     let mut done = 0usize;
+    // One search for debug files per kernel, not per input.
+    let mut session = symbols.map(|o| Session::new(o.clone()));
     for (i, p) in paths.iter().enumerate() {
         let mut r = match analyze(p) {
             Ok(r) => r,
@@ -54,8 +57,8 @@ pub fn report(
             }
             Err(e) => return Err(e),
         };
-        if let Some(opts) = symbols {
-            r.symbolize(opts)?;
+        if let Some(session) = &mut session {
+            session.symbolize(&mut r)?;
         }
         match format {
             Format::Json => {

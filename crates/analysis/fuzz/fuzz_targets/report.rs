@@ -6,8 +6,23 @@
 //!   cargo fuzz run report corpus/report ../../../fixtures/ramoops/*/pstore -- -max_len=65536
 #![no_main]
 
+use std::cell::RefCell;
+
+use crashview_analysis::symbols::Session;
 use crashview_analysis::{analyze, input, text, triage, DebugOptions};
 use libfuzzer_sys::fuzz_target;
+
+thread_local! {
+    static SESSION: RefCell<Session> = RefCell::new(Session::new(DebugOptions {
+        modules: vec![concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../fixtures/ramoops/crashmod.ko"
+        )
+        .into()],
+        debug_root: "/nonexistent".into(),
+        ..DebugOptions::default()
+    }));
+}
 
 fuzz_target!(|data: &[u8]| {
     // A small zstd stream can expand to the 4 GiB default cap, legitimately
@@ -20,16 +35,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut r = analyze(&inp);
-    let opts = DebugOptions {
-        modules: vec![concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../fixtures/ramoops/crashmod.ko"
-        )
-        .into()],
-        debug_root: "/nonexistent".into(),
-        ..DebugOptions::default()
-    };
-    r.symbolize(&opts).expect("crashmod.ko is readable");
+    // One session for the whole run, as `report --jsonl` over many dumps
+    // has: the debug files are found and mapped once per kernel.
+    SESSION.with(|s| {
+        s.borrow_mut()
+            .symbolize(&mut r)
+            .expect("crashmod.ko is readable")
+    });
     let mut out = Vec::new();
     text::write_report(&mut out, &r).expect("writes to a Vec");
     serde_json::to_vec(&r).expect("serializes");
