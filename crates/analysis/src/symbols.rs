@@ -64,6 +64,9 @@ fn prepare(report: &Report, opts: &DebugOptions) -> (String, DebugOptions) {
             .and_then(|v| v.release.clone())
             .or_else(|| report.summary.release.clone());
     }
+    if opts.vmlinux_build_id.is_none() {
+        opts.vmlinux_build_id = vmcore.and_then(|v| v.build_id.clone());
+    }
     (text, opts)
 }
 

@@ -15,8 +15,15 @@
 #      addr2line -i -f -e V A...  (addresses precomputed: less work than ours)
 #      llvm-symbolizer --obj V A...  (same)
 #      decode_stacktrace.sh V     (the kernel's script, from linux-source-6.1)
+#      blazecli symbolize elf     (when `cargo install blazecli` put it on PATH)
+#    crashview three ways: without the persistent index (CRASHVIEW_NO_INDEX=1,
+#    through env(1)), its first run (no index file: it builds and writes one)
+#    and with the index warm (this trace resolved before); the index lives
+#    in a temporary XDG_CACHE_HOME.
 #    "warm": the vmlinux is in the page cache; "cold": it is evicted
-#    (posix_fadvise DONTNEED on that one file) before every run.
+#    (posix_fadvise DONTNEED on that one file) before every run (the index
+#    file is not: "cold" + index is a cold vmlinux with a warm index).
+#    Peak RSS: each command's ru_maxrss over one more run in that mode.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,8 +61,9 @@ if [[ ! -x $ds ]]; then
 	chmod +x "$ds" "$cache/decodecode"
 fi
 
-cargo build --release -q -j2 -p crashview --manifest-path "$top/Cargo.toml"
-cv=$top/target/release/crashview
+cargo build --release -q -j"${JOBS:-2}" -p crashview --manifest-path "$top/Cargo.toml"
+cv=${CARGO_TARGET_DIR:-$top/target}/release/crashview
+export XDG_CACHE_HOME=$work/xdg
 mods=$top/fixtures/ramoops
 
 echo "== oracle: every fixture frame vs binutils addr2line"
@@ -78,23 +86,60 @@ print(len(t["frames"]), file=sys.stderr)' "$work/warn.json" >"$work/addrs" 2>"$w
 echo "frames: $(cat "$work/nframes") ($(wc -w <"$work/addrs") in vmlinux)"
 addrs=$(cat "$work/addrs")
 evict="python3 -c 'import os; fd=os.open(\"$V\", os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)'"
+drop_index="rm -rf $XDG_CACHE_HOME"
+
+trace="trace $work/trace30.txt --no-code --vmlinux $V --modules $mods"
+# name|extra preparation|command
+cmds=(
+	"crashview-no-index|true|env CRASHVIEW_NO_INDEX=1 $cv $trace"
+	"crashview-first-run|$drop_index|$cv $trace"
+	"crashview-index|true|$cv $trace"
+	"addr2line|true|addr2line -i -f -e $V $addrs"
+	"llvm-symbolizer|true|llvm-symbolizer --obj=$V --inlining $addrs"
+	"decode_stacktrace.sh|true|bash -c '$ds $V /nonexistent $mods < $work/trace30.txt'"
+)
+if command -v blazecli >/dev/null; then
+	cmds+=("blazecli|true|blazecli symbolize elf --path $V $addrs")
+else
+	echo "(blazecli not on PATH: cargo install blazecli)"
+fi
+printf '%s\n' "${cmds[@]}" >"$work/cmds"
 
 for mode in warm cold; do
-	prep=true
-	[[ $mode == cold ]] && prep=$evict
+	base=true
+	[[ $mode == cold ]] && base=$evict
 	echo "-- $mode page cache"
-	hyperfine -N --style basic --runs "$RUNS" --warmup 1 --prepare "$prep" \
-		--export-json "$work/$mode.json" \
-		-n crashview "$cv trace $work/trace30.txt --no-code --vmlinux $V --modules $mods" \
-		-n addr2line "addr2line -i -f -e $V $addrs" \
-		-n llvm-symbolizer "llvm-symbolizer --obj=$V --inlining $addrs" \
-		-n decode_stacktrace.sh "bash -c '$ds $V /nonexistent $mods < $work/trace30.txt'" \
+	# The warm-index rows start from an index of this very trace (the
+	# first-run rows delete it; each run of those writes it again).
+	"$cv" $trace >/dev/null
+	args=()
+	for c in "${cmds[@]}"; do
+		IFS='|' read -r name extra cmd <<<"$c"
+		# hyperfine -N runs --prepare without a shell: give it a script.
+		printf '%s\n%s\n' "$base" "$extra" >"$work/prep-$mode-$name"
+		args+=(-n "$name" --prepare "bash $work/prep-$mode-$name" "$cmd")
+	done
+	hyperfine -N --style basic --runs "$RUNS" --warmup 1 \
+		--export-json "$work/$mode.json" "${args[@]}" \
 		>"$work/$mode.txt" 2>&1 || { cat "$work/$mode.txt"; exit 1; }
-	python3 - "$work/$mode.json" <<'EOF'
-import json, sys
+	"$cv" $trace >/dev/null
+	python3 - "$work/$mode.json" "$work/cmds" "$base" <<'EOF'
+import json, os, shlex, subprocess, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-cv = r["crashview"]["median"]
+rss = {}
+for line in open(sys.argv[2]):
+    name, extra, cmd = line.rstrip("\n").split("|", 2)
+    subprocess.run("%s; %s" % (sys.argv[3], extra), shell=True, check=True)
+    p = subprocess.Popen(shlex.split(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, ru = os.wait4(p.pid, 0)
+    rss[name] = ru.ru_maxrss / 1024
+print("%-22s %9s %9s %9s" % ("", "median", "min", "peak RSS"))
 for name, x in r.items():
-    print("%-22s median %8.1f ms  (min %7.1f)  %6.1fx crashview" % (name, x["median"] * 1e3, x["min"] * 1e3, x["median"] / cv))
+    print("%-22s %6.1f ms %6.1f ms %5.0f MiB" % (name, x["median"] * 1e3, x["min"] * 1e3, rss[name]))
+peers = [p for p in ("addr2line", "llvm-symbolizer", "blazecli", "decode_stacktrace.sh") if p in r]
+print("peer median / crashview median:")
+for cv in ("crashview-no-index", "crashview-first-run", "crashview-index"):
+    m = r[cv]["median"]
+    print("  %-20s " % cv + "  ".join("%s %.1fx" % (p, r[p]["median"] / m) for p in peers))
 EOF
 done

@@ -40,35 +40,27 @@ use crate::error::{Error, Result};
 /// The gimli reader over a debug section.
 pub type Slice<'data> = gimli::EndianSlice<'data, gimli::RunTimeEndian>;
 
-/// One source-level frame: a function and a position in it. The first of a
-/// list is the innermost (inlined) function; each next one is the caller it
-/// was inlined into, at the call site. (Defined here, where DWARF lookups
-/// produce it, so that [`resolve`](crate::resolve) depends on this layer
-/// and not the other way round.)
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SourceFrame {
-    /// Function name from DWARF.
-    pub function: Option<String>,
-    /// Source file (with the compilation directory prepended when relative).
-    pub file: Option<String>,
-    /// Line, 1-based.
-    pub line: Option<u32>,
-    /// Column, 1-based.
-    pub column: Option<u32>,
-}
-
-/// Most inline levels reported for one address.
-pub const MAX_INLINE_DEPTH: usize = 64;
+pub use crate::frame::{SourceFrame, MAX_INLINE_DEPTH};
 
 /// Owns the debug sections that had to be copied (relocated or
-/// decompressed) so that everything a [`DebugObject`] hands out can borrow
-/// for the same lifetime as the file's bytes.
-pub struct SectionArena(typed_arena::Arena<Vec<u8>>);
+/// decompressed), and the maps of index files, so that everything a
+/// [`DebugObject`] hands out can borrow for the same lifetime as the
+/// file's bytes.
+pub struct SectionArena(
+    typed_arena::Arena<Vec<u8>>,
+    typed_arena::Arena<Box<dyn AsRef<[u8]> + Send + Sync>>,
+);
 
 impl SectionArena {
     /// An empty arena.
     pub fn new() -> Self {
-        SectionArena(typed_arena::Arena::new())
+        SectionArena(typed_arena::Arena::new(), typed_arena::Arena::new())
+    }
+
+    /// Keeps `bytes` (a memory map, say) for the arena's lifetime.
+    pub fn keep(&self, bytes: Box<dyn AsRef<[u8]> + Send + Sync>) -> &[u8] {
+        let kept: &(dyn AsRef<[u8]> + Send + Sync) = &**self.1.alloc(bytes);
+        kept.as_ref()
     }
 }
 
@@ -134,8 +126,11 @@ pub struct DebugObject<'data> {
     unit_contexts: RefCell<HashMap<usize, Rc<Result<addr2line::Context<Slice<'data>>>>>>,
     symbols: RefCell<HashMap<String, Vec<SymDef<'data>>>>,
     by_address: OnceCell<Vec<SymDef<'data>>>,
-    frames: RefCell<HashMap<u64, Vec<SourceFrame>>>,
+    /// Shared with the index writer, which stores them when dropped.
+    frames: Rc<RefCell<HashMap<u64, Vec<SourceFrame>>>>,
     read_ahead: Option<&'data dyn ReadAhead>,
+    /// The persistent index ([`crate::index`]), when attached.
+    index: Option<crate::index::Attached<'data>>,
 }
 
 impl core::fmt::Debug for DebugObject<'_> {
@@ -212,8 +207,129 @@ impl<'data> DebugObject<'data> {
             unit_contexts: RefCell::new(HashMap::new()),
             symbols: RefCell::new(HashMap::new()),
             by_address: OnceCell::new(),
-            frames: RefCell::new(HashMap::new()),
+            frames: Rc::new(RefCell::new(HashMap::new())),
             read_ahead: None,
+            index: None,
+        })
+    }
+
+    // Used by the index writer (feature `loader`).
+    #[cfg_attr(not(feature = "loader"), allow(dead_code))]
+    /// Attaches a persistent index (see [`crate::index::attach`]).
+    pub(crate) fn set_index(&mut self, a: crate::index::Attached<'data>) {
+        self.index = Some(a);
+    }
+
+    /// The verified index file, if one is attached.
+    fn view(&self) -> Option<&crate::index::View<'data>> {
+        self.index.as_ref()?.view.as_ref()
+    }
+
+    /// Whether a verified index file is in use (tests and benchmarks).
+    pub fn uses_index(&self) -> bool {
+        self.view().is_some()
+    }
+
+    /// Length of the object's bytes.
+    pub fn file_len(&self) -> usize {
+        self.elf.data().len()
+    }
+
+    // Used by the index writer (feature `loader`).
+    #[cfg_attr(not(feature = "loader"), allow(dead_code))]
+    /// The memo of resolved addresses, which the index writer shares.
+    pub(crate) fn resolved(&self) -> Rc<RefCell<HashMap<u64, Vec<SourceFrame>>>> {
+        self.frames.clone()
+    }
+
+    // Used by the index writer (feature `loader`).
+    #[cfg_attr(not(feature = "loader"), allow(dead_code))]
+    /// One code symbol of `.symtab` as the index stores it: findable by
+    /// name under [`prefetch_symbols`](Self::prefetch_symbols)'s rules, by
+    /// address under [`symbol_at`](Self::symbol_at)'s, or `None`.
+    fn index_sym(
+        &self,
+        i: usize,
+        sym: &elf::Sym64<Endianness>,
+        strings: object::read::StringTable<'data>,
+    ) -> Option<crate::index::IdxSym> {
+        let endian = self.elf.endian();
+        let t = sym.st_type();
+        let st_name = sym.st_name(endian);
+        let shndx = self.shndx(sym, i);
+        if !self.bases.get(shndx).is_some_and(|b| b.1) {
+            return None;
+        }
+        let name = sym
+            .name(endian, strings)
+            .ok()
+            .and_then(|n| core::str::from_utf8(n).ok());
+        let by_name = t != elf::STT_SECTION && t != elf::STT_FILE && st_name != 0 && name.is_some();
+        let by_address =
+            (t == elf::STT_FUNC || t == elf::STT_NOTYPE) && name.is_some_and(|n| !n.is_empty());
+        if !by_name && !by_address {
+            return None;
+        }
+        let value = sym.st_value(endian);
+        Some(crate::index::IdxSym {
+            address: self.sym_address(shndx, value),
+            value,
+            size: sym.st_size(endian),
+            name: st_name,
+            section: u32::try_from(shndx).ok()?,
+            by_name,
+            by_address,
+        })
+    }
+
+    // Used by the index writer (feature `loader`).
+    #[cfg_attr(not(feature = "loader"), allow(dead_code))]
+    /// A fresh index's symbol and unit tables (the unit ranges are read
+    /// from `.debug_aranges` if this run did not need them).
+    pub(crate) fn index_contents(&self) -> Option<crate::index::Contents<'static>> {
+        let symtab = self.elf.elf_symbol_table();
+        let strings = symtab.strings();
+        // Both tables are read end to end: ask for them at once.
+        let endian = self.elf.endian();
+        let table = self.elf.elf_section_table();
+        for i in [symtab.section(), symtab.string_section()] {
+            if let Ok(b) = table
+                .section(i)
+                .and_then(|sh| sh.data(endian, self.elf.data()))
+            {
+                self.will_need(b);
+            }
+        }
+        let syms: Vec<_> = symtab
+            .symbols()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, sym)| self.index_sym(i, sym, strings))
+            .collect();
+        let empty = UnitIndex::new(Vec::new(), HashSet::new());
+        let units = if self.has_dwarf {
+            self.units().ok()?
+        } else {
+            &empty
+        };
+        crate::index::Contents::build(
+            &syms,
+            |off| strings.get(off).ok(),
+            &units.ranges,
+            &units.listed,
+        )
+    }
+
+    /// A [`SymDef`] from an index record (its name read from `.strtab`).
+    fn def_of(&self, s: crate::index::IdxSym) -> Option<SymDef<'data>> {
+        let strings = self.elf.elf_symbol_table().strings();
+        let name = core::str::from_utf8(strings.get(s.name).ok()?).ok()?;
+        Some(SymDef {
+            name,
+            address: s.address,
+            value: s.value,
+            size: s.size,
+            section: s.section as usize,
         })
     }
 
@@ -245,6 +361,18 @@ impl<'data> DebugObject<'data> {
     /// headers and root DIEs) and nothing without a [`ReadAhead`].
     pub fn read_ahead_for(&self, addresses: &[u64]) {
         if self.read_ahead.is_none() || !self.has_dwarf {
+            return;
+        }
+        // Addresses the index answers need no DWARF.
+        let addresses: Vec<u64> = match self.view() {
+            Some(v) => addresses
+                .iter()
+                .copied()
+                .filter(|&a| !v.has_frames(a))
+                .collect(),
+            None => addresses.to_vec(),
+        };
+        if addresses.is_empty() {
             return;
         }
         let Ok(secs) = self.sections() else { return };
@@ -398,6 +526,18 @@ impl<'data> DebugObject<'data> {
         if wanted.is_empty() {
             return;
         }
+        if let Some(v) = self.view() {
+            for (n, mut defs) in wanted {
+                for s in v.by_name(n.as_bytes()) {
+                    match self.def_of(s) {
+                        Some(d) if d.name == n && defs.len() < 64 => defs.push(d),
+                        _ => {}
+                    }
+                }
+                cache.insert(n.to_string(), defs);
+            }
+            return;
+        }
         let endian = self.elf.endian();
         let symtab = self.elf.elf_symbol_table();
         let strings = symtab.strings();
@@ -491,6 +631,16 @@ impl<'data> DebugObject<'data> {
     /// bare address, and to name assembly code), and the offset into it.
     /// Sorts `.symtab` on first use.
     pub fn symbol_at(&self, address: u64) -> Option<(SymDef<'data>, u64)> {
+        if let Some(v) = self.view() {
+            // The same search as below, over the index's address order.
+            let n = v.by_address_len();
+            let addr = |i: usize| v.by_address(i).map(|s| s.address);
+            let i = crate::index::partition(n, |i| addr(i).is_some_and(|a| a <= address));
+            let at = addr(i.checked_sub(1)?)?;
+            let first = crate::index::partition(n, |i| addr(i).is_some_and(|a| a < at));
+            let d = self.def_of(v.by_address(first)?)?;
+            return Some((d, address.checked_sub(d.address)?));
+        }
         let index = self.by_address.get_or_init(|| {
             let endian = self.elf.endian();
             let symtab = self.elf.elf_symbol_table();
@@ -690,6 +840,10 @@ impl<'data> DebugObject<'data> {
     /// offsets of the units listed there). Reading it touches no unit.
     fn units(&self) -> Result<&UnitIndex> {
         let r = self.units.get_or_init(|| {
+            if let Some(v) = self.view() {
+                let (ranges, listed) = v.units();
+                return Ok(UnitIndex::new(ranges, listed));
+            }
             let dwarf = self.dwarf_with(None)?;
             let mut ranges = Vec::new();
             let mut listed = HashSet::new();
@@ -858,7 +1012,11 @@ impl<'data> DebugObject<'data> {
         if let Some(f) = self.frames.borrow().get(&address) {
             return Ok(f.clone());
         }
-        let out = self.frames_uncached(address)?;
+        let stored = self.view().and_then(|v| v.frames(address));
+        let out = match stored {
+            Some(f) => f,
+            None => self.frames_uncached(address)?,
+        };
         self.frames.borrow_mut().insert(address, out.clone());
         Ok(out)
     }

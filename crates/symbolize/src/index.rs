@@ -50,9 +50,12 @@
 //!                     (function, file, line, column) and the fields present
 //! ```
 
+// Without `loader` nothing writes an index: the writing half is unused.
+#![cfg_attr(not(feature = "loader"), allow(dead_code))]
+
 use std::collections::{BTreeMap, HashSet};
 
-use crate::elf::{SourceFrame, MAX_INLINE_DEPTH};
+use crate::frame::{SourceFrame, MAX_INLINE_DEPTH};
 
 /// The index file's name under its build-id directory.
 pub const FILE_NAME: &str = "symindex-v1";
@@ -65,7 +68,7 @@ const VERSION: u32 = 1;
 const NSECTIONS: usize = 7;
 const CHECKSUM_AT: usize = 112;
 const TABLE_AT: usize = 120;
-const HEADER_LEN: usize = 232;
+pub(crate) const HEADER_LEN: usize = 232;
 const MAX_BUILD_ID: usize = 64;
 
 const SYMS: usize = 0;
@@ -170,7 +173,7 @@ fn checksum(parts: &[&[u8]]) -> u64 {
 
 /// The first `i` in `0..n` for which `before(i)` is false (`before` must be
 /// true on a prefix): `slice::partition_point` over records.
-fn partition(n: usize, mut before: impl FnMut(usize) -> bool) -> usize {
+pub(crate) fn partition(n: usize, mut before: impl FnMut(usize) -> bool) -> usize {
     let (mut lo, mut hi) = (0usize, n);
     while lo < hi {
         let mid = lo.midpoint(hi);
@@ -254,10 +257,7 @@ impl<'d> View<'d> {
 
     fn count(&self, s: usize) -> usize {
         let len = self.sections.get(s).map_or(0, |b| b.len());
-        RECORD
-            .get(s)
-            .and_then(|&r| len.checked_div(r))
-            .unwrap_or(0)
+        RECORD.get(s).and_then(|&r| len.checked_div(r)).unwrap_or(0)
     }
 
     fn record(&self, s: usize, i: usize) -> Option<&'d [u8]> {
@@ -403,13 +403,13 @@ pub(crate) fn encode_frames(frames: &[SourceFrame]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn decode_frames(b: &[u8]) -> Option<Vec<SourceFrame>> {
+pub(crate) fn decode_frames(b: &[u8]) -> Option<Vec<SourceFrame>> {
     let n = usize::from(le_u16(b, 0)?);
     if n > MAX_INLINE_DEPTH {
         return None;
     }
     let mut at = 2usize;
-    let mut take_str = |at: &mut usize| -> Option<String> {
+    let take_str = |at: &mut usize| -> Option<String> {
         let len = le_u32(b, *at)? as usize;
         let start = at.checked_add(4)?;
         let end = start.checked_add(len)?;
@@ -467,12 +467,12 @@ pub(crate) struct Contents<'a> {
 impl<'a> Contents<'a> {
     /// The symbol and unit tables from scratch. `None` if a symbol's
     /// section index does not fit the format or there are more than 2^32.
-    pub(crate) fn build(
+    pub(crate) fn build<'n>(
         syms: &[IdxSym],
-        name_of: impl Fn(u32) -> Option<&'a [u8]>,
+        name_of: impl Fn(u32) -> Option<&'n [u8]>,
         units: &[(u64, u64, usize)],
         listed: &HashSet<usize>,
-    ) -> Option<Self> {
+    ) -> Option<Contents<'static>> {
         let mut c = Contents::default();
         let mut s = Vec::with_capacity(syms.len().saturating_mul(32));
         let mut names = Vec::new();
@@ -595,7 +595,7 @@ impl<'a> Contents<'a> {
         let mut out = vec![0u8; HEADER_LEN];
         let mut table = Vec::with_capacity(NSECTIONS.saturating_mul(16));
         for s in sections {
-            while out.len() % 8 != 0 {
+            while !out.len().is_multiple_of(8) {
                 out.push(0);
             }
             table.extend_from_slice(&(out.len() as u64).to_le_bytes());
@@ -606,12 +606,16 @@ impl<'a> Contents<'a> {
         let src = encode_source(source)?;
         let header = out.get_mut(..HEADER_LEN)?;
         header.get_mut(..8)?.copy_from_slice(&MAGIC);
-        header.get_mut(8..12)?.copy_from_slice(&VERSION.to_le_bytes());
+        header
+            .get_mut(8..12)?
+            .copy_from_slice(&VERSION.to_le_bytes());
         header
             .get_mut(12..16)?
             .copy_from_slice(&(NSECTIONS as u32).to_le_bytes());
         header.get_mut(16..104)?.copy_from_slice(&src);
-        header.get_mut(104..112)?.copy_from_slice(&total.to_le_bytes());
+        header
+            .get_mut(104..112)?
+            .copy_from_slice(&total.to_le_bytes());
         header.get_mut(TABLE_AT..)?.copy_from_slice(&table);
         let sum = checksum(&[
             out.get(..CHECKSUM_AT).unwrap_or(&[]),
@@ -623,32 +627,14 @@ impl<'a> Contents<'a> {
     }
 }
 
-#[cfg(feature = "loader")]
-mod store;
-#[cfg(feature = "loader")]
-pub use store::{attach, attach_in, enabled};
-
 /// The index attached to a [`DebugObject`](crate::DebugObject): the
-/// verified file (if there was one) and where to write a new one.
+/// verified file (if there was one), and the writer that stores what the
+/// run learnt when the object is dropped. (The writer owns all it needs,
+/// so dropping an object never needs its borrowed bytes alive.)
 pub(crate) struct Attached<'d> {
     pub view: Option<View<'d>>,
-    #[cfg(feature = "loader")]
-    pub store: Option<store::Store>,
+    /// The writer ([`crate::index_store`]), kept alive with the object and
+    /// run when it is dropped; type-erased so that this format layer does
+    /// not depend on the store above it.
+    pub _saver: Option<Box<dyn core::any::Any>>,
 }
-
-impl Attached<'_> {
-    /// Writes the index if this run has something the file lacks: the
-    /// whole index when there was none (or it was rejected), else the newly
-    /// resolved addresses. Failures are ignored: it is a cache.
-    pub(crate) fn save(self, obj: &crate::DebugObject<'_>) {
-        #[cfg(feature = "loader")]
-        if let Some(store) = &self.store {
-            store.save(self.view.as_ref(), obj);
-        }
-        #[cfg(not(feature = "loader"))]
-        let _ = obj;
-    }
-}
-
-#[cfg(test)]
-mod tests;

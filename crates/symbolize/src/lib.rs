@@ -26,7 +26,9 @@ The crate has three layers:
 With the `loader` feature, [`loader`] finds the debug files (build id,
 `/usr/lib/debug/boot/vmlinux-<release>`, module trees) and maps them, and
 [`debug_files`] picks the files one run needs; with
-`disasm`, [`code`] disassembles `Code:` lines.
+`disasm`, [`code`] disassembles `Code:` lines. [`index`] keeps what one run
+computed about an object (symbols, unit ranges, resolved addresses) in a
+file per build id, so the next run over the same vmlinux starts from it.
 
 ```no_run
 use crashview_symbolize::{parse, DebugObject, SectionArena, Symbolizer};
@@ -63,6 +65,11 @@ pub mod code;
 pub mod debug_files;
 pub mod elf;
 mod error;
+pub mod fetch;
+pub mod frame;
+pub mod index;
+#[cfg(feature = "loader")]
+pub mod index_store;
 #[cfg(feature = "loader")]
 pub mod loader;
 pub mod parse;

@@ -4,6 +4,7 @@
 //! the work is in [`pstore_cmd`] over the reader crates.
 
 mod journal_cmd;
+mod progress;
 mod pstore_cmd;
 mod report_cmd;
 mod trace_cmd;

@@ -37,6 +37,10 @@ pub struct DebugFileArgs {
     /// instead of at the call (pc - 1).
     #[arg(long)]
     pub return_address: bool,
+    /// Do not fetch missing debug files by build id from the debuginfod
+    /// servers in DEBUGINFOD_URLS (nor use crashview's cache of them).
+    #[arg(long)]
+    pub no_debuginfod: bool,
 }
 
 impl DebugFileArgs {
@@ -52,6 +56,8 @@ impl DebugFileArgs {
             } else {
                 Lookup::CallSite
             },
+            debuginfod: !self.no_debuginfod,
+            ..DebugOptions::default()
         }
     }
 }
@@ -372,7 +378,11 @@ fn write_trace(
 
 fn run(sources: &[Source], args: &DebugArgs) -> anyhow::Result<()> {
     let logs: Vec<Log<'_>> = sources.iter().map(|s| parse::parse_log(&s.text)).collect();
-    let maps = DebugFiles::load(&logs, &args.files.options())?;
+    let opts = DebugOptions {
+        progress: crate::progress::debuginfod_bar(),
+        ..args.files.options()
+    };
+    let maps = DebugFiles::load(&logs, &opts)?;
     let arena = SectionArena::new();
     let mut sym = maps.symbolizer(&arena);
     sym.set_lookup(args.files.options().lookup);

@@ -109,6 +109,9 @@ pub struct VmcoreFacts {
     pub crash_time: Option<i64>,
     /// `KERNELOFFSET` (KASLR).
     pub kernel_offset: Option<u64>,
+    /// `BUILD-ID`: the vmlinux build id, which finds its debug file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
     /// CPUs with a PRSTATUS note.
     pub cpus: usize,
 }
