@@ -303,12 +303,19 @@ impl Pending<'_> {
 
     /// Flushes the file to disk, renames it to its final name, then evicts
     /// old entries to get under the limit. Returns the final path.
-    pub fn commit(mut self) -> Result<PathBuf, CacheError> {
+    pub fn commit(self) -> Result<PathBuf, CacheError> {
         // sync before rename, so that after a crash the name never points
         // at a file whose data did not reach the disk.
         self.file
             .sync_data()
             .map_err(|e| CacheError::io("sync", &self.tmp, &e))?;
+        self.commit_unsynced()
+    }
+
+    /// [`commit`](Self::commit) without waiting for the disk: for files
+    /// that check themselves when read (a checksummed index), where a file
+    /// torn by a crash is detected and rebuilt, and the wait is not worth it.
+    pub fn commit_unsynced(mut self) -> Result<PathBuf, CacheError> {
         fs::rename(&self.tmp, &self.dest).map_err(|e| CacheError::io("rename", &self.tmp, &e))?;
         self.committed = true;
         self.cache.evict(Some(&self.dest));

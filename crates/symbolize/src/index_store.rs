@@ -145,7 +145,8 @@ impl Drop for Saver {
             return;
         };
         if pending.write_all(&bytes).is_ok() {
-            let _ = pending.commit();
+            // The index checks itself when read (checksum): no fsync.
+            let _ = pending.commit_unsynced();
         }
     }
 }
