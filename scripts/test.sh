@@ -10,7 +10,7 @@ SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 log() { printf '\n=== %s\n' "$*" >&2; }
 
 need_apt=()
-for p in qemu-system-x86 busybox-static cpio kmod python3 gcc make binutils systemd util-linux debuginfod xz-utils zstd gzip; do
+for p in qemu-system-x86 busybox-static cpio kmod python3 gcc make binutils systemd util-linux debuginfod xz-utils zstd gzip python3-venv; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
