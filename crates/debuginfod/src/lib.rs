@@ -53,6 +53,8 @@ mod cache;
 mod client;
 mod error;
 mod kind;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod verify;
 
 pub use build_id::{BuildId, BuildIdError, MAX_BYTES, MIN_BYTES};

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{client, closed_port, files_under, id, tiny_elf, Reply, TestServer};
+use common::{client, files_under, id, tiny_elf};
+use crashview_debuginfod::testing::{closed_port, Reply, TestServer};
 use crashview_debuginfod::{Cache, Client, Failure, FetchError, Kind, Settings};
 
 const T: Duration = Duration::from_secs(5);

@@ -7,7 +7,8 @@ mod common;
 
 use std::fs;
 
-use common::{client, files_under, gcc_program, need_tool, Debuginfod};
+use common::{client, files_under, gcc_program};
+use crashview_debuginfod::testing::{need_tool, Debuginfod};
 use crashview_debuginfod::{BuildId, Failure, Kind};
 
 const T: std::time::Duration = std::time::Duration::from_secs(10);

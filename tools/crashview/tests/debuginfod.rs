@@ -16,16 +16,13 @@
 #[allow(dead_code)] // each test binary uses a different part
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::fixture;
+use crashview_debuginfod::testing::{closed_port, need_tool, Debuginfod, Reply, TestServer};
 
 /// `readelf -n fixtures/ramoops/crashmod.ko`.
 const CRASHMOD_ID: &str = "351cca7de9a47c52e23925131a9366c030c5c9fb";
@@ -230,141 +227,9 @@ fn assert_unsymbolized_with_warning(code: i32, out: &str, err: &str, server: &st
 
 // ---- a real debuginfod ---------------------------------------------------
 
-fn required() -> bool {
-    std::env::var_os("CRASHVIEW_REQUIRE_DEBUGINFOD").is_some_and(|v| v == "1")
-}
-
-/// `None` (with a note on stderr) when `debuginfod` is missing, unless
-/// CRASHVIEW_REQUIRE_DEBUGINFOD=1, which makes that a failure.
-fn need_debuginfod() -> Option<()> {
-    let ok = Command::new("debuginfod")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(());
-    }
-    let msg = "`debuginfod` is not installed (Debian package `debuginfod`)";
-    if required() {
-        panic!("{msg}, and CRASHVIEW_REQUIRE_DEBUGINFOD=1 says the real debuginfod tests must run");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: {msg}; set CRASHVIEW_REQUIRE_DEBUGINFOD=1 to make this a failure"
-    );
-    None
-}
-
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `GET <path>` on 127.0.0.1:`port`, the body (HTTP/1.0: the server closes).
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut r = String::new();
-    s.read_to_string(&mut r).ok()?;
-    let (head, body) = r.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.").then(|| body.to_string())
-}
-
-/// The sum of the `/metrics` samples named `name` (with any labels).
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
-        .sum()
-}
-
-/// `debuginfod -F` over a directory, on 127.0.0.1.
-struct Debuginfod {
-    url: String,
-    port: u16,
-    child: Child,
-}
-
-impl Debuginfod {
-    /// Starts it and waits until it has scanned `files` files.
-    fn start(work: &Path, elf_dir: &Path, files: u64) -> Self {
-        let mut last = String::new();
-        // The port is free when picked but may be taken before debuginfod
-        // binds it: retry with another.
-        for _ in 0..5 {
-            let port = closed_port();
-            let child = Command::new("debuginfod")
-                // debuginfod(8): -F scans ELF/DWARF files; -d :memory: a
-                // throw-away index; -t 0 scans once; -g 0 never grooms.
-                .args(["-F", "-d", ":memory:", "-t", "0", "-g", "0", "-c", "1"])
-                .arg("-p")
-                .arg(port.to_string())
-                .arg(elf_dir)
-                // Never federate: with DEBUGINFOD_URLS set it would forward
-                // misses upstream, i.e. to the internet.
-                .env_remove("DEBUGINFOD_URLS")
-                .env("DEBUGINFOD_CACHE_PATH", work.join("server-client-cache"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(work.join("debuginfod.stderr")).unwrap())
-                .spawn()
-                .expect("spawn debuginfod");
-            let mut d = Debuginfod {
-                url: format!("http://127.0.0.1:{port}"),
-                port,
-                child,
-            };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(st)) = d.child.try_wait() {
-                    last = format!(
-                        "exited with {st}: {}",
-                        std::fs::read_to_string(work.join("debuginfod.stderr")).unwrap_or_default()
-                    );
-                    break;
-                }
-                if let Some(m) = http_get(port, "/metrics") {
-                    if metric(&m, "scanned_files_total") >= files as f64 {
-                        return d;
-                    }
-                    last = m;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-            d.stop();
-        }
-        panic!("debuginfod did not come up: {last}");
-    }
-
-    /// How many debuginfo requests it has answered.
-    fn debuginfo_requests(&self) -> f64 {
-        let m = http_get(self.port, "/metrics").expect("metrics");
-        metric(&m, "http_requests_total{type=\"debuginfo\"}")
-    }
-
-    /// Kills it and waits until the port refuses connections.
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Debuginfod {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[test]
 fn real_debuginfod_fetches_module_by_sysfs_build_id_once_then_serves_from_cache() {
-    if need_debuginfod().is_none() {
+    if need_tool("debuginfod", "debuginfod").is_none() {
         return;
     }
     let work = Work::new();
@@ -394,10 +259,7 @@ fn real_debuginfod_fetches_module_by_sysfs_build_id_once_then_serves_from_cache(
 
     // With the server gone, the cache still answers.
     server.stop();
-    assert!(
-        http_get(server.port, "/metrics").is_none(),
-        "server still up"
-    );
+    assert!(server.metrics().is_none(), "server still up");
     let (code, out, err) = trace(&work, Some(&server.url), &[], &[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, want, "stderr: {err}");
@@ -414,96 +276,6 @@ fn real_debuginfod_fetches_module_by_sysfs_build_id_once_then_serves_from_cache(
 
 // ---- servers that fail ---------------------------------------------------
 
-/// What the test server does with a request.
-#[derive(Clone, Copy)]
-enum Reply {
-    /// 200 with this body.
-    Junk(&'static [u8]),
-    /// Reads the request and never answers.
-    Silent,
-}
-
-/// A one-thread-per-connection HTTP server on 127.0.0.1; stops when
-/// dropped (or after a minute at the latest).
-struct TestServer {
-    url: String,
-    hits: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl TestServer {
-    fn start(reply: Reply) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        listener.set_nonblocking(true).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let hits = Arc::new(AtomicUsize::new(0));
-        let (stop2, hits2) = (stop.clone(), hits.clone());
-        let thread = thread::spawn(move || {
-            let end = Instant::now() + Duration::from_secs(60);
-            let mut conns = Vec::new();
-            while !stop2.load(Ordering::SeqCst) && Instant::now() < end {
-                match listener.accept() {
-                    Ok((s, _)) => {
-                        hits2.fetch_add(1, Ordering::SeqCst);
-                        let stop = stop2.clone();
-                        conns.push(thread::spawn(move || serve(s, reply, &stop, end)));
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(5)),
-                }
-            }
-            stop2.store(true, Ordering::SeqCst);
-            for c in conns {
-                let _ = c.join();
-            }
-        });
-        TestServer {
-            url,
-            hits,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn serve(mut s: TcpStream, reply: Reply, stop: &AtomicBool, end: Instant) {
-    let _ = s.set_nonblocking(false);
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    match reply {
-        Reply::Junk(body) => {
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(body);
-        }
-        Reply::Silent => {
-            while !stop.load(Ordering::SeqCst) && Instant::now() < end {
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-}
-
 #[test]
 fn server_down_warns_naming_build_id_and_server_and_leaves_frames_unsymbolized() {
     let work = Work::new();
@@ -516,7 +288,8 @@ fn server_down_warns_naming_build_id_and_server_and_leaves_frames_unsymbolized()
 #[test]
 fn garbage_server_warns_and_nothing_is_cached() {
     let work = Work::new();
-    let server = TestServer::start(Reply::Junk(b"<html>this is not an ELF file</html>"));
+    let server =
+        TestServer::start(|_| Reply::Http(200, b"<html>this is not an ELF file</html>".to_vec()));
     let (code, out, err) = trace(&work, Some(&server.url), &[], &[]);
     assert_unsymbolized_with_warning(
         code,
@@ -532,7 +305,7 @@ fn garbage_server_warns_and_nothing_is_cached() {
 #[test]
 fn silent_server_times_out_after_debuginfod_timeout() {
     let work = Work::new();
-    let server = TestServer::start(Reply::Silent);
+    let server = TestServer::start(|_| Reply::Silent);
     let t = Instant::now();
     let (code, out, err) = trace(
         &work,
@@ -547,7 +320,7 @@ fn silent_server_times_out_after_debuginfod_timeout() {
 #[test]
 fn no_debuginfod_flag_asks_no_server() {
     let work = Work::new();
-    let server = TestServer::start(Reply::Junk(b"junk"));
+    let server = TestServer::start(|_| Reply::Http(200, b"junk".to_vec()));
     let (code, out, err) = trace(&work, Some(&server.url), &[], &["--no-debuginfod"]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("crashmod.c:"), "{out}");
