@@ -7,10 +7,10 @@
 //! A missing compression tool skips its case with a note, unless
 //! CRASHVIEW_REQUIRE_DEBUGINFOD=1 (CI), which makes it a failure.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use crashview_debuginfod::testing::need_tool;
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, Progress};
 use crashview_symbolize::loader::{self, Compression, ModuleIndex, OpenError};
 use crashview_symbolize::{parse, SectionArena};
@@ -30,22 +30,9 @@ fn log_text() -> String {
 }
 
 /// `tool ARGS file` in place (keeping the input); `None` with a note when
-/// the tool is missing.
-fn compress(tool: &str, args: &[&str], file: &Path) -> Option<()> {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        let msg = format!("`{tool}` is not installed");
-        if std::env::var_os("CRASHVIEW_REQUIRE_DEBUGINFOD").is_some_and(|v| v == "1") {
-            panic!("{msg}, and CRASHVIEW_REQUIRE_DEBUGINFOD=1 says these tests must run");
-        }
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {msg}");
-        return None;
-    }
+/// the tool (Debian package `package`) is missing.
+fn compress(tool: &str, package: &str, args: &[&str], file: &Path) -> Option<()> {
+    need_tool(tool, package)?;
     let st = Command::new(tool).args(args).arg(file).status().unwrap();
     assert!(st.success(), "{tool} failed");
     Some(())
@@ -53,11 +40,16 @@ fn compress(tool: &str, args: &[&str], file: &Path) -> Option<()> {
 
 /// A directory holding crashmod.ko compressed with `tool`, the
 /// uncompressed one removed: (dir, the compressed file).
-fn compressed_copy(tool: &str, args: &[&str], ext: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+fn compressed_copy(
+    tool: &str,
+    package: &str,
+    args: &[&str],
+    ext: &str,
+) -> Option<(tempfile::TempDir, PathBuf)> {
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("crashmod.ko");
     std::fs::copy(ko(), &plain).unwrap();
-    compress(tool, args, &plain)?;
+    compress(tool, package, args, &plain)?;
     std::fs::remove_file(&plain).unwrap();
     let out = dir.path().join(format!("crashmod.ko.{ext}"));
     assert!(out.is_file(), "{tool} made no {}", out.display());
@@ -67,13 +59,18 @@ fn compressed_copy(tool: &str, args: &[&str], ext: &str) -> Option<(tempfile::Te
 /// The kernel's own flags (scripts/Makefile.modinst): `xz --check=crc32
 /// --lzma2=dict=1MiB`, `zstd -T0`, `gzip -n`; `-k` keeps the input.
 fn xz() -> Option<(tempfile::TempDir, PathBuf)> {
-    compressed_copy("xz", &["-k", "--check=crc32", "--lzma2=dict=1MiB"], "xz")
+    compressed_copy(
+        "xz",
+        "xz-utils",
+        &["-k", "--check=crc32", "--lzma2=dict=1MiB"],
+        "xz",
+    )
 }
 fn zstd() -> Option<(tempfile::TempDir, PathBuf)> {
-    compressed_copy("zstd", &["-q", "-k", "-T0"], "zst")
+    compressed_copy("zstd", "zstd", &["-q", "-k", "-T0"], "zst")
 }
 fn gzip() -> Option<(tempfile::TempDir, PathBuf)> {
-    compressed_copy("gzip", &["-k", "-n"], "gz")
+    compressed_copy("gzip", "gzip", &["-k", "-n"], "gz")
 }
 
 /// Options that find modules only where a test says (and never fetch).
