@@ -324,13 +324,29 @@ fn load_crash_dir(name: String, c: CrashDir, opts: &LoadOptions) -> Result<Input
     Ok(input)
 }
 
-fn is_vmcore_file(path: &Path) -> bool {
+/// The first bytes of a file (fewer when it is shorter or unreadable):
+/// enough for every magic the detector knows.
+fn file_head(path: &Path) -> Vec<u8> {
     use std::io::Read;
-    let mut head = [0u8; 16];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    bytes::is_vmcore(head.get(..n).unwrap_or(&[]))
+    let mut head = Vec::with_capacity(16);
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(16).read_to_end(&mut head);
+    }
+    head
+}
+
+fn is_vmcore_file(path: &Path) -> bool {
+    bytes::is_vmcore(&file_head(path))
+}
+
+/// The file a vmcore subcommand reads for `path`: a crash directory's
+/// dump, or the path itself.
+fn dump_path(path: &Path) -> Option<PathBuf> {
+    if path.is_dir() {
+        crashdir::detect(path).and_then(|c| c.dump)
+    } else {
+        Some(path.to_path_buf())
+    }
 }
 
 /// Builds an input from pstore files already read.
@@ -458,29 +474,22 @@ impl VmcoreBytes {
 /// Does `path` stand for a vmcore (the file, zstd-compressed or not, or a
 /// crash directory's dump)? From the first bytes only.
 pub fn is_vmcore_path(path: &Path) -> bool {
-    let f = if path.is_dir() {
-        crashdir::detect(path).and_then(|c| c.dump)
-    } else {
-        Some(path.to_path_buf())
-    };
-    let Some(mut file) = f.and_then(|f| std::fs::File::open(f).ok()) else {
+    let Some(f) = dump_path(path) else {
         return false;
     };
-    let mut head = [0u8; 16];
-    let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
-    let head = head.get(..n).unwrap_or(&[]);
-    if bytes::is_vmcore(head) {
+    let head = file_head(&f);
+    if bytes::is_vmcore(&head) {
         return true;
     }
-    if !bytes::is_zstd(head) {
+    if !bytes::is_zstd(&head) {
         return false;
     }
     // The first decompressed bytes tell.
-    use std::io::{Read, Seek};
-    if file.rewind().is_err() {
-        return false;
-    }
-    let Ok(mut dec) = ruzstd::decoding::StreamingDecoder::new(file) else {
+    use std::io::Read;
+    let Some(Ok(mut dec)) = std::fs::File::open(&f)
+        .ok()
+        .map(ruzstd::decoding::StreamingDecoder::new)
+    else {
         return false;
     };
     let mut plain = [0u8; 16];
@@ -492,24 +501,15 @@ pub fn is_vmcore_path(path: &Path) -> bool {
 /// or a crash directory's dump; its path and bytes. Anything else is
 /// refused with the reason, in one sentence, as [`Input::refusal`] words it.
 pub fn open_vmcore(path: &Path, q: Question) -> Result<(PathBuf, VmcoreBytes), LoadError> {
-    let candidate = if path.is_dir() {
-        crashdir::detect(path).and_then(|c| c.dump)
-    } else {
-        Some(path.to_path_buf())
-    };
-    if let Some(f) = candidate {
+    if let Some(f) = dump_path(path) {
         let name = f.display().to_string();
-        let mut head = [0u8; 16];
-        let n = std::fs::File::open(&f)
-            .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
-            .unwrap_or(0);
-        let head = head.get(..n).unwrap_or(&[]);
-        if bytes::is_vmcore(head) {
+        let head = file_head(&f);
+        if bytes::is_vmcore(&head) {
             let m = crashview_vmcore::loader::MappedFile::open(&f)
                 .map_err(|e| LoadError(format!("{name}: {e}")))?;
             return Ok((f, VmcoreBytes::Mapped(m)));
         }
-        if bytes::is_zstd(head) {
+        if bytes::is_zstd(&head) {
             let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
             if len <= MAX_FILE {
                 let z = std::fs::read(&f).map_err(|e| LoadError(format!("{name}: {e}")))?;
