@@ -53,13 +53,18 @@ fn resolve_frame(
     (source_lines(&r), note)
 }
 
-/// The log of `report`'s traces as the symbolizer parses it, with the
-/// vmcore's KASLR offset and release filled in where the log has none.
-fn prepare(report: &Report, opts: &DebugOptions) -> (String, DebugOptions) {
-    let text = crate::summary::trace_text(&report.log);
-    let mut opts = opts.clone();
+/// `text` (the report's trace lines) parsed as the symbolizer reads it,
+/// with the vmcore's KASLR offset where the log has none; and `opts` with
+/// the release (when the log has none) and the vmlinux build id from the
+/// vmcore or the report.
+fn prepare<'t>(report: &Report, opts: &DebugOptions, text: &'t str) -> (Log<'t>, DebugOptions) {
+    let mut log = parse::parse_log(text);
     let vmcore = report.vmcore.as_ref();
-    if opts.release.is_none() && parse::parse_log(&text).info.release.is_none() {
+    if log.info.kernel_offset.is_none() {
+        log.info.kernel_offset = vmcore.and_then(|v| v.kernel_offset);
+    }
+    let mut opts = opts.clone();
+    if opts.release.is_none() && log.info.release.is_none() {
         opts.release = vmcore
             .and_then(|v| v.release.clone())
             .or_else(|| report.summary.release.clone());
@@ -67,15 +72,7 @@ fn prepare(report: &Report, opts: &DebugOptions) -> (String, DebugOptions) {
     if opts.vmlinux_build_id.is_none() {
         opts.vmlinux_build_id = vmcore.and_then(|v| v.build_id.clone());
     }
-    (text, opts)
-}
-
-fn parsed<'t>(report: &Report, text: &'t str) -> Log<'t> {
-    let mut log = parse::parse_log(text);
-    if log.info.kernel_offset.is_none() {
-        log.info.kernel_offset = report.vmcore.as_ref().and_then(|v| v.kernel_offset);
-    }
-    log
+    (log, opts)
 }
 
 fn resolve_with(log: &Log<'_>, opts: &DebugOptions, files: &DebugFiles) -> Symbols {
@@ -99,8 +96,8 @@ fn resolve_with(log: &Log<'_>, opts: &DebugOptions, files: &DebugFiles) -> Symbo
 /// that cannot be read is an error; anything not found is a warning in
 /// [`DebugFilesUsed::warnings`].
 pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadError> {
-    let (text, opts) = prepare(report, opts);
-    let log = parsed(report, &text);
+    let text = crate::summary::trace_text(&report.log);
+    let (log, opts) = prepare(report, opts, &text);
     let files = DebugFiles::load(std::slice::from_ref(&log), &opts)?;
     Ok(resolve_with(&log, &opts, &files))
 }
@@ -133,8 +130,8 @@ impl Session {
     /// [`Report::symbolize`], reusing the files an earlier report of the
     /// same kernel found.
     pub fn symbolize(&mut self, report: &mut Report) -> Result<(), LoadError> {
-        let (text, opts) = prepare(report, &self.opts);
-        let log = parsed(report, &text);
+        let text = crate::summary::trace_text(&report.log);
+        let (log, opts) = prepare(report, &self.opts, &text);
         let needs = crashview_symbolize::Symbolizer::new().needs(&log);
         let key: SessionKey = (
             opts.release
