@@ -80,8 +80,10 @@ fn ms(ns: u64) -> String {
 pub fn list(z: &JournalZone) -> Result<Listing, String> {
     let j = journal::read(&z.bytes)
         .map_err(|e| format!("offset {:#x}: panic journal: {e}", z.offset))?;
+    // The damage the timeline's diagnostics describe is in the listing's
+    // header (`Timeline::journal`): they are not needed here.
     let mut diags = Vec::new();
-    let tl = timeline::from_journal(z, &mut diags);
+    let tl = timeline::of_journal(&j, z.offset, &mut diags);
     let plan = plan_of(&j);
     let text = |e: &journal::Entry| String::from_utf8_lossy(e.name_bytes()).into_owned();
     // The timeline's steps in begin order, matched to the StepEnd entries.

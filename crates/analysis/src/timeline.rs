@@ -365,7 +365,17 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
             };
         }
     };
-    let plan = plan_of(&j);
+    of_journal(&j, z.offset, diags)
+}
+
+/// The exact timeline of a journal already read; `zone_offset` is where
+/// its zone starts (for the offsets of damaged slots).
+pub fn of_journal(
+    j: &journal::Journal<'_>,
+    zone_offset: usize,
+    diags: &mut Vec<String>,
+) -> Timeline {
+    let plan = plan_of(j);
     let prog = j.progress();
     let mut steps: Vec<Step> = Vec::new();
     let mut nested = Vec::new();
@@ -517,13 +527,13 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
         .corrupt_slots()
         .map(|c| CorruptSlot {
             index: c.index,
-            offset: z.offset.saturating_add(c.offset),
+            offset: zone_offset.saturating_add(c.offset),
         })
         .collect();
     if j.header_recovered() {
         diags.push(format!(
             "offset {:#x}: panic journal header damaged beyond its parity: rebuilt from the entries (generation {:#x})",
-            z.offset, j.header.generation
+            zone_offset, j.header.generation
         ));
     }
     for c in &corrupt_slots {
@@ -535,9 +545,10 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
     let (tail, torn_offset) = match j.tail {
         Tail::Clean => ("clean".to_string(), None),
         Tail::Full => ("full".to_string(), None),
-        Tail::Torn { index, offset } => {
-            (format!("torn entry {index}"), z.offset.checked_add(offset))
-        }
+        Tail::Torn { index, offset } => (
+            format!("torn entry {index}"),
+            zone_offset.checked_add(offset),
+        ),
     };
     Timeline {
         source: TimelineSource::Journal,
@@ -562,7 +573,7 @@ pub fn from_journal(z: &JournalZone, diags: &mut Vec<String>) -> Timeline {
         other_cpus: prog.other_cpus,
         events,
         journal: Some(JournalMeta {
-            offset: z.offset,
+            offset: zone_offset,
             generation: j.header.generation,
             capacity: j.header.capacity,
             entries: j.len(),
