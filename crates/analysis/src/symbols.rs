@@ -75,10 +75,9 @@ fn prepare<'t>(report: &Report, opts: &DebugOptions, text: &'t str) -> (Log<'t>,
     (log, opts)
 }
 
-fn resolve_with(log: &Log<'_>, opts: &DebugOptions, files: &DebugFiles) -> Symbols {
+fn resolve_with(log: &Log<'_>, files: &DebugFiles) -> Symbols {
     let arena = SectionArena::new();
-    let mut sym = files.symbolizer(&arena);
-    sym.set_lookup(opts.lookup);
+    let sym = files.symbolizer(&arena);
     sym.prefetch(log);
     let frames = log
         .traces
@@ -99,7 +98,7 @@ pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadErro
     let text = crate::summary::trace_text(&report.log);
     let (log, opts) = prepare(report, opts, &text);
     let files = DebugFiles::load(std::slice::from_ref(&log), &opts)?;
-    Ok(resolve_with(&log, &opts, &files))
+    Ok(resolve_with(&log, &files))
 }
 
 /// Debug files kept for many reports (`report --jsonl` over a fleet's
@@ -152,7 +151,7 @@ impl Session {
             }
         };
         if let Some((_, files)) = self.found.get(at) {
-            resolve_with(&log, &opts, files).apply(report);
+            resolve_with(&log, files).apply(report);
         }
         Ok(())
     }

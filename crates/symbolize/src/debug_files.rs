@@ -46,8 +46,8 @@ pub struct DebugOptions {
     pub debug_root: PathBuf,
     /// Kernel release for the default places; `None` takes it from the log.
     pub release: Option<String>,
-    /// Which address of a frame is looked up (callers set it on the
-    /// [`Symbolizer`] they make).
+    /// Which address of a frame is looked up (the symbolizer
+    /// [`DebugFiles::symbolizer`] makes uses it).
     pub lookup: crate::resolve::Lookup,
     /// The crashed kernel's build id (hex), e.g. a vmcore's VMCOREINFO
     /// `BUILD-ID`; `None` takes the one the log prints, if any.
@@ -108,6 +108,9 @@ pub struct DebugFiles {
     /// What is missing or suspicious (wrong build id, other release, a
     /// failed download), one sentence each.
     pub warnings: Vec<String>,
+    /// Which address of a frame the [`symbolizer`](Self::symbolizer) looks
+    /// up ([`DebugOptions::lookup`]).
+    pub lookup: crate::resolve::Lookup,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -293,7 +296,10 @@ impl DebugFiles {
             }
         }
         let mut fetcher = Fetcher::new(opts.debuginfod, &opts.progress);
-        let mut files = DebugFiles::default();
+        let mut files = DebugFiles {
+            lookup: opts.lookup,
+            ..DebugFiles::default()
+        };
         files.vmlinux = match &opts.vmlinux {
             Some(p) => Some((p.clone(), map_named(p)?)),
             None if need_vmlinux => {
@@ -395,6 +401,7 @@ impl DebugFiles {
     /// [`load`](Self::load); one that no longer parses is left out).
     pub fn symbolizer<'a>(&'a self, arena: &'a SectionArena) -> Symbolizer<'a> {
         let mut s = Symbolizer::new();
+        s.set_lookup(self.lookup);
         if let Some((p, m)) = &self.vmlinux {
             if let Ok(o) = DebugObject::parse(m, arena) {
                 s.set_vmlinux(crate::index_store::attach(o.with_read_ahead(m), p, arena));

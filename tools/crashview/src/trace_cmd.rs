@@ -384,8 +384,7 @@ fn run(sources: &[Source], args: &DebugArgs) -> anyhow::Result<()> {
     };
     let maps = DebugFiles::load(&logs, &opts)?;
     let arena = SectionArena::new();
-    let mut sym = maps.symbolizer(&arena);
-    sym.set_lookup(args.files.options().lookup);
+    let sym = maps.symbolizer(&arena);
     for l in &logs {
         sym.prefetch(l);
     }
