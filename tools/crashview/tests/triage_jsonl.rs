@@ -87,7 +87,7 @@ fn duckdb_groups_equal_crashview_groups() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dumps.jsonl");
     std::fs::write(&path, &rows).unwrap();
-    // The query the book shows.
+    // The grouping the book's query does (user-guide.md).
     let script = format!(
         "import duckdb, json\n\
          rows = duckdb.sql(\"\"\"SELECT signature, count(*) AS dumps FROM read_json_auto('{}') \
