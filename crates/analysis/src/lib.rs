@@ -43,6 +43,7 @@ everything else works on loaded data.
     deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+pub mod dump_state;
 pub mod input;
 pub mod journal_listing;
 pub mod log;

@@ -2,11 +2,12 @@
 
 use serde::Serialize;
 
+use crate::dump_state::{DumpState, Thread};
 use crate::input::{self, Input, InputKind, VmcoreFacts};
 use crate::log::{self, Dump, KernelLog, RecordInfo};
 use crate::signature::{self, Signature};
 use crate::source::DebugFilesUsed;
-use crate::summary::{self, PanicSummary, TraceInfo};
+use crate::summary::{self, FrameInfo, PanicSummary, TraceInfo, TraceSource};
 use crate::timeline::{self, Timeline};
 
 /// The JSON schema name and version of [`Report`] (`book/src/json-schema.md`).
@@ -40,6 +41,10 @@ pub struct Report {
     pub signature: Signature,
     /// What the vmcore says about itself (vmcores only).
     pub vmcore: Option<VmcoreFacts>,
+    /// CPUs, modules and notes read from the vmcore's memory (its stacks
+    /// are in `traces`, with `source: "dump"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dump: Option<DumpState>,
     /// The kdump service's crash directory the input was read from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crash_dir: Option<input::CrashDir>,
@@ -62,7 +67,12 @@ impl Report {
 pub fn analyze(input: &Input) -> Report {
     let mut diagnostics = input.diagnostics.clone();
     let (records, dumps, log) = log::build(input, &mut diagnostics);
-    let (summary, traces) = summary::summarize(&log);
+    let (summary, mut traces) = summary::summarize(&log);
+    let mut dump = input.vmcore.as_ref().and_then(|v| v.dump.clone());
+    if let Some(d) = dump.as_mut() {
+        traces.extend(dump_traces(&d.threads));
+        d.threads.clear();
+    }
     let timeline = match &input.journal {
         Some(j) => timeline::from_journal(j, &mut diagnostics),
         None => timeline::infer(&log, &dumps, input.vmcore.as_ref()),
@@ -81,7 +91,60 @@ pub fn analyze(input: &Input) -> Report {
         timeline,
         signature,
         vmcore: input.vmcore.as_ref().map(|v| v.facts.clone()),
+        dump,
         crash_dir: input.crash_dir.clone(),
         diagnostics,
     }
+}
+
+/// The dump's stacks as traces (the crashed task first), each frame
+/// written as the kernel would print it, so the one symbolizer reads them
+/// like log traces: the exact first and interrupted frames as `RIP:`
+/// lines, the others as return addresses.
+fn dump_traces(threads: &[Thread]) -> Vec<TraceInfo> {
+    let mut order: Vec<&Thread> = threads.iter().collect();
+    order.sort_by_key(|t| !t.crashed);
+    order
+        .into_iter()
+        .map(|t| TraceInfo {
+            source: TraceSource::Dump,
+            title: Some(format!(
+                "CPU {} PID {} {}{} (unwound from {})",
+                t.cpu,
+                t.pid,
+                t.comm,
+                if t.crashed { ", crashed" } else { "" },
+                match t.unwound_from {
+                    "cpu-registers" => "its CPU's saved registers",
+                    _ => "its switch frame",
+                }
+            )),
+            lines: (0, 0),
+            frames: t
+                .frames
+                .iter()
+                .filter(|f| f.function.is_some())
+                .map(|f| {
+                    let exact = f.pc_kind == "exact";
+                    let sym = f.symbolic();
+                    FrameInfo {
+                        function: f.function.clone(),
+                        offset: Some(f.offset),
+                        module: f.module.clone(),
+                        reliable: true,
+                        rip: exact,
+                        user: false,
+                        text: if exact {
+                            format!("RIP: 0010:{sym}")
+                        } else {
+                            sym
+                        },
+                        line: 0,
+                        source: Vec::new(),
+                        note: None,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
 }

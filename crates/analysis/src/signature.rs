@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::summary::{PanicSummary, TraceInfo};
+use crate::summary::{PanicSummary, TraceInfo, TraceSource};
 
 /// Frames kept in a signature.
 pub const TOP_FRAMES: usize = 5;
@@ -83,12 +83,15 @@ pub fn signature(s: &PanicSummary, traces: &[TraceInfo]) -> Signature {
         .or(s.panic.as_ref().map(|p| p.text.as_str()))
         .map(normalize)
         .unwrap_or_else(|| "no crash found".into());
-    // The first report's trace: the first trace at or after its line.
+    // The first report's trace: the first log trace at or after its line;
+    // with none in the log, the crashed task's stack from the dump (first
+    // of the dump's).
     let first = s.first_report.as_ref().map_or(0, |r| r.line);
-    let trace = traces
-        .iter()
+    let logged = || traces.iter().filter(|t| t.source == TraceSource::Log);
+    let trace = logged()
         .find(|t| t.lines.1 >= first)
-        .or(traces.first());
+        .or_else(|| logged().next())
+        .or_else(|| traces.iter().find(|t| t.source == TraceSource::Dump));
     let frames: Vec<String> = trace
         .map(|t| {
             t.frames

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crashview_symbolize::debug_files::DebugFiles;
-use crashview_symbolize::resolve::Resolution;
+use crashview_symbolize::resolve::{Note, Resolution};
 
 /// One source position of a frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,5 +92,18 @@ impl From<&DebugFiles> for DebugFilesUsed {
                 .collect(),
             warnings: files.warnings.clone(),
         }
+    }
+}
+
+/// Why a frame has no source location, with what to pass to fix it.
+pub fn note_text(n: &Note) -> String {
+    match n {
+        Note::NoDebugFile { object } if object == "vmlinux" => {
+            "no vmlinux debug info (pass --vmlinux FILE)".to_string()
+        }
+        Note::NoDebugFile { object } => {
+            format!("no debug file for {object} (pass --modules DIR)")
+        }
+        other => other.to_string(),
     }
 }

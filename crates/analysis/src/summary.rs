@@ -74,12 +74,27 @@ pub struct PanicSummary {
 /// One call trace, owned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TraceInfo {
-    /// The report's first line, when the parser tied one to the trace.
+    /// Where the trace comes from: the log, or a stack unwound from the
+    /// dump's memory.
+    pub source: TraceSource,
+    /// The report's first line, when the parser tied one to the trace; for
+    /// a stack from the dump, which task and CPU.
     pub title: Option<String>,
-    /// First and last log line (indices into [`KernelLog::lines`]).
+    /// First and last log line (indices into [`KernelLog::lines`]); `(0, 0)`
+    /// for a stack from the dump.
     pub lines: (usize, usize),
     /// The frames, `RIP:` first.
     pub frames: Vec<FrameInfo>,
+}
+
+/// Where a [`TraceInfo`] was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceSource {
+    /// Printed by the kernel into its log.
+    Log,
+    /// Unwound from the dump's memory (kallsyms + ORC, `crashview bt`).
+    Dump,
 }
 
 /// One frame of a [`TraceInfo`].
@@ -223,7 +238,8 @@ pub fn panic_message(t: &str) -> Option<&str> {
         .map(|r| r.trim_start_matches(':').trim())
 }
 
-/// `CPU: 0 PID: 99 Comm: sh [Kdump: loaded] Tainted: G  OE  6.1.0 #1 …`.
+/// `CPU: 0 PID: 99 Comm: sh [Kdump: loaded] Tainted: G  OE  6.1.0 #1 …`;
+/// since 6.10 with the uid: `CPU: 0 UID: 0 PID: 160 Comm: insmod …`.
 struct CpuLine {
     cpu: Option<u32>,
     pid: Option<u32>,
@@ -259,6 +275,8 @@ fn cpu_line(t: &str) -> Option<CpuLine> {
         taint = Some(decode_taint(""));
         release_part = tail.get(p..)?.get(" Not tainted ".len()..)?;
     }
+    // 6.10+ prints the uid between the CPU and the pid (lib/dump_stack.c).
+    let cpu = cpu.split(" UID: ").next().unwrap_or(cpu);
     Some(CpuLine {
         cpu: cpu.trim().parse().ok(),
         pid: pid.trim().parse().ok(),
@@ -354,6 +372,7 @@ fn traces(log: &KernelLog) -> Vec<TraceInfo> {
         .traces
         .iter()
         .map(|t| TraceInfo {
+            source: TraceSource::Log,
             title: t.title.map(str::to_owned),
             lines: (t.first_line, t.last_line),
             frames: t
@@ -400,6 +419,10 @@ mod tests {
         assert!(c.kdump);
         assert_eq!(c.taint.unwrap().mask, 0x3000);
         assert_eq!(c.release.as_deref(), Some("6.1.0-56-amd64"));
+        let c = cpu_line("CPU: 0 UID: 0 PID: 160 Comm: insmod Tainted: G           OE      6.12.57+deb12-amd64 #1  Debian 6.12.57-1~bpo12+1").unwrap();
+        assert_eq!((c.cpu, c.pid), (Some(0), Some(160)));
+        assert_eq!(c.comm.as_deref(), Some("insmod"));
+        assert_eq!(c.release.as_deref(), Some("6.12.57+deb12-amd64"));
         let c = cpu_line("CPU: 1 PID: 7 Comm: kworker/1:0 Not tainted 6.1.0 #1").unwrap();
         assert_eq!(c.comm.as_deref(), Some("kworker/1:0"));
         assert_eq!(c.taint.unwrap().mask, 0);

@@ -9,11 +9,12 @@
 
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
 use crashview_symbolize::parse::{self, Frame, Log};
-use crashview_symbolize::resolve::Note;
 use crashview_symbolize::SectionArena;
 
 use crate::report::Report;
-pub use crate::source::{source_lines, DebugFilesUsed, ModuleFile, SourceLine};
+pub use crate::source::{note_text, source_lines, DebugFilesUsed, ModuleFile, SourceLine};
+use crate::summary::TraceSource;
+use crashview_symbolize::resolve::Note;
 
 /// Source locations for every frame of a report, ready to
 /// [`apply`](Symbols::apply) (computed apart from the report so a UI can
@@ -24,19 +25,6 @@ pub struct Symbols {
     frames: Vec<Vec<(Vec<SourceLine>, Option<String>)>>,
     /// The files used.
     pub files: DebugFilesUsed,
-}
-
-/// Why a frame has no source location, with what to pass to fix it.
-pub fn note_text(n: &Note) -> String {
-    match n {
-        Note::NoDebugFile { object } if object == "vmlinux" => {
-            "no vmlinux debug info (pass --vmlinux FILE)".to_string()
-        }
-        Note::NoDebugFile { object } => {
-            format!("no debug file for {object} (pass --modules DIR)")
-        }
-        other => other.to_string(),
-    }
 }
 
 fn resolve_frame(
@@ -90,12 +78,34 @@ fn resolve_with(log: &Log<'_>, files: &DebugFiles) -> Symbols {
     }
 }
 
+/// The text the symbolizer parses: the log, then each stack from the dump
+/// as a `Call Trace:` block of its frames as printed, so the parsed traces
+/// line up one to one with `report.traces`.
+fn symbol_text(report: &Report) -> String {
+    let mut text = crate::summary::trace_text(&report.log);
+    for t in report
+        .traces
+        .iter()
+        .filter(|t| t.source == TraceSource::Dump)
+    {
+        text.push_str("Call Trace:\n");
+        for f in &t.frames {
+            if !f.rip {
+                text.push(' ');
+            }
+            text.push_str(&f.text);
+            text.push('\n');
+        }
+    }
+    text
+}
+
 /// Resolves every frame of `report`'s traces. The release and KASLR
 /// offset come from the log, else from the vmcore. A file named in `opts`
 /// that cannot be read is an error; anything not found is a warning in
 /// [`DebugFilesUsed::warnings`].
 pub fn resolve(report: &Report, opts: &DebugOptions) -> Result<Symbols, LoadError> {
-    let text = crate::summary::trace_text(&report.log);
+    let text = symbol_text(report);
     let (log, opts) = prepare(report, opts, &text);
     let files = DebugFiles::load(std::slice::from_ref(&log), &opts)?;
     Ok(resolve_with(&log, &files))
@@ -129,7 +139,7 @@ impl Session {
     /// [`Report::symbolize`], reusing the files an earlier report of the
     /// same kernel found.
     pub fn symbolize(&mut self, report: &mut Report) -> Result<(), LoadError> {
-        let text = crate::summary::trace_text(&report.log);
+        let text = symbol_text(report);
         let (log, opts) = prepare(report, &self.opts, &text);
         let needs = crashview_symbolize::Symbolizer::new().needs(&log);
         let key: SessionKey = (

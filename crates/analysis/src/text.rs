@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use crate::report::Report;
-use crate::summary::FrameInfo;
+use crate::summary::{FrameInfo, TraceSource};
 use crate::timeline::{Step, Timeline, TimelineSource};
 use crate::triage::Group;
 
@@ -163,15 +163,36 @@ pub fn write_report(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     for f in &r.signature.frames {
         writeln!(out, "  {f}")?;
     }
-    writeln!(out, "traces:     {}", r.traces.len())?;
-    for t in &r.traces {
+    let from_dump = r
+        .traces
+        .iter()
+        .filter(|t| t.source == TraceSource::Dump)
+        .count();
+    if from_dump > 0 {
         writeln!(
             out,
-            "  lines {}-{}: {}",
-            t.lines.0,
-            t.lines.1,
-            t.title.as_deref().unwrap_or("(untitled)")
+            "traces:     {} ({} from the log, {from_dump} unwound from the dump)",
+            r.traces.len(),
+            r.traces.len().saturating_sub(from_dump)
         )?;
+    } else {
+        writeln!(out, "traces:     {}", r.traces.len())?;
+    }
+    for t in &r.traces {
+        match t.source {
+            TraceSource::Log => writeln!(
+                out,
+                "  lines {}-{}: {}",
+                t.lines.0,
+                t.lines.1,
+                t.title.as_deref().unwrap_or("(untitled)")
+            )?,
+            TraceSource::Dump => writeln!(
+                out,
+                "  from the dump: {}",
+                t.title.as_deref().unwrap_or("(untitled)")
+            )?,
+        }
         for f in t.frames.iter().take(MAX_FRAMES) {
             writeln!(out, "    {}", f.text)?;
             write_source(out, r, f)?;

@@ -4,6 +4,7 @@
 //! the work is in [`pstore_cmd`] over the reader crates.
 
 mod journal_cmd;
+mod kernel_cmd;
 mod progress;
 mod pstore_cmd;
 mod report_cmd;
@@ -136,6 +137,26 @@ enum Command {
         /// BigQuery.
         #[arg(long)]
         jsonl: bool,
+    },
+    /// Stacks from a vmcore's memory, unwound with the kernel's own ORC
+    /// tables and named from its kallsyms (no debug file needed; file:line
+    /// when DWARF is found or given): the crashed task by default.
+    Bt(kernel_cmd::BtArgs),
+    /// The task list from a vmcore's memory: pid, ppid, cpu, state, comm.
+    Ps {
+        /// The vmcore, or a crash directory holding it.
+        vmcore: std::path::PathBuf,
+        /// Print JSON (schema: crashview.ps/1).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The modules loaded in a vmcore's kernel: name, base, size, taint.
+    Modules {
+        /// The vmcore, or a crash directory holding it.
+        vmcore: std::path::PathBuf,
+        /// Print JSON (schema: crashview.modules/1).
+        #[arg(long)]
+        json: bool,
     },
     /// What a vmcore is: release, crash time, panic, KASLR offset, CPUs, format.
     Info {
@@ -302,6 +323,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Log { input, json } => report_cmd::kernel_log(&input, json),
         Command::Info { vmcore, json } => vmcore_cmd::info(&vmcore, json),
+        Command::Bt(a) => kernel_cmd::bt(&a),
+        Command::Ps { vmcore, json } => kernel_cmd::ps(&vmcore, json),
+        Command::Modules { vmcore, json } => kernel_cmd::modules(&vmcore, json),
         Command::Pstore(PstoreCommand::List {
             input,
             json,

@@ -229,6 +229,10 @@ pub fn info(input: &Path, json: bool) -> Result<()> {
     };
     let kernel_offset = vi.and_then(|v| v.kernel_offset());
     let phys_base = vi.and_then(|v| v.phys_base());
+    let (rip_names, rip_note) = crashview_analysis::dump_state::rip_names(&core);
+    if let Some(n) = &rip_note {
+        missing.push(format!("function names at rip: {n}"));
+    }
     let paging = core
         .translator()
         .ok()
@@ -256,8 +260,8 @@ pub fn info(input: &Path, json: bool) -> Result<()> {
             "kernel_offset": kernel_offset,
             "phys_base": phys_base,
             "paging": paging,
-            "cpus": core.cpus().iter().map(|c| json!({
-                "index": c.index, "pid": c.pid,
+            "cpus": core.cpus().iter().zip(rip_names.iter()).map(|(c, f)| json!({
+                "index": c.index, "pid": c.pid, "rip_function": f,
                 "regs": c.regs.iter().map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             })).collect::<Vec<_>>(),
             "log_records": records,
@@ -314,8 +318,11 @@ pub fn info(input: &Path, json: bool) -> Result<()> {
         writeln!(out, "log:           {n} records ({ring})")?;
     }
     writeln!(out, "cpus:          {}", core.cpus().len())?;
-    for c in core.cpus() {
-        writeln!(out, "  cpu {} pid {}:", c.index, c.pid)?;
+    for (c, f) in core.cpus().iter().zip(rip_names.iter()) {
+        match f {
+            Some(f) => writeln!(out, "  cpu {} pid {}: rip in {f}", c.index, c.pid)?,
+            None => writeln!(out, "  cpu {} pid {}:", c.index, c.pid)?,
+        }
         for row in c.regs.chunks(4) {
             let cells: Vec<String> = row
                 .iter()

@@ -175,11 +175,26 @@ fn vmcore(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
         }
         Err(e) => diagnostics.push(format!("{name}: cannot read the kernel log: {e}")),
     }
+    // Every CPU's task, unwound: the stacks `crash bt -a` shows.
+    let dump = match crate::dump_state::read(&core, &crate::dump_state::Selection::Cpus) {
+        Ok(mut d) => {
+            for n in &d.notes {
+                diagnostics.push(format!("{name}: kernel state: {n}"));
+            }
+            d.tasks.clear();
+            Some(d)
+        }
+        Err(e) => {
+            diagnostics.push(format!("{name}: no stacks from the dump: {e}"));
+            None
+        }
+    };
     let mut input = Input::new(name, InputKind::Vmcore);
     input.vmcore = Some(VmcoreData {
         facts,
         log,
         log_read,
+        dump,
     });
     input.journal = journal;
     input.diagnostics = diagnostics;

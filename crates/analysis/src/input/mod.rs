@@ -136,6 +136,10 @@ pub struct VmcoreData {
     pub log: Vec<LogLine>,
     /// The printk ring was found and read (even if empty).
     pub log_read: bool,
+    /// CPUs, their tasks' stacks and the modules, read from the dump's
+    /// memory (kallsyms, BTF, ORC); `None` when they cannot be read (a
+    /// diagnostic says why).
+    pub dump: Option<crate::dump_state::DumpState>,
 }
 
 /// A loaded input, ready for [`crate::analyze`].

@@ -242,7 +242,11 @@ impl App {
                     if key.code == KeyCode::Enter {
                         // A frame row shows its own line, a title row the trace's first.
                         if let Some(row) = rows.get(self.traces.cursor) {
-                            if let Some(t) = r.traces.get(row.trace) {
+                            // A stack from the dump has no log line.
+                            let logged = r.traces.get(row.trace).filter(|t| {
+                                t.source == crashview_analysis::summary::TraceSource::Log
+                            });
+                            if let Some(t) = logged {
                                 let line = row
                                     .frame
                                     .and_then(|f| t.frames.get(f))

@@ -6,6 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 
+use crashview_analysis::summary::TraceSource;
 use crashview_analysis::Report;
 
 use super::fit;
@@ -102,13 +103,20 @@ impl Widget for &TracesView<'_> {
                 }
                 (None, _) => Line::from(vec![Span::styled(
                     fit(
-                        &format!(
-                            "#{} lines {}-{}: {}",
-                            row.trace + 1,
-                            t.lines.0,
-                            t.lines.1,
-                            t.title.as_deref().unwrap_or("(untitled)")
-                        ),
+                        &match t.source {
+                            TraceSource::Log => format!(
+                                "#{} lines {}-{}: {}",
+                                row.trace + 1,
+                                t.lines.0,
+                                t.lines.1,
+                                t.title.as_deref().unwrap_or("(untitled)")
+                            ),
+                            TraceSource::Dump => format!(
+                                "#{} from the dump: {}",
+                                row.trace + 1,
+                                t.title.as_deref().unwrap_or("(untitled)")
+                            ),
+                        },
                         width,
                     ),
                     th.heading(),

@@ -1,5 +1,6 @@
 //! `minimize IN OUT`: a copy of a vmcore in which the data of every page
-//! that reading the log and `crashview info` does not touch is zeroed.
+//! that reading the log, `crashview info`, `report`, `bt --all`, `ps` and
+//! `modules` do not touch is zeroed.
 //! Headers, bitmaps, page descriptors, notes and the pages read stay
 //! byte-identical, so the copy compresses to a fraction of the original and
 //! still exercises the real format (fixtures/vmcore/README.md).
@@ -28,6 +29,23 @@ fn main() {
             uts + vi.offset("uts_namespace", "name").unwrap_or(0),
             &mut b,
         );
+    }
+    // The dumped kernel's state: kallsyms, BTF, every task and its stack,
+    // the modules (what bt/ps/modules and the report read).
+    let state = crashview_analysis::dump_state::read(
+        &core,
+        &crashview_analysis::dump_state::Selection::All,
+    );
+    let _ = crashview_analysis::dump_state::rip_names(&core);
+    match &state {
+        Ok(s) => eprintln!(
+            "{} tasks, {} stacks, {} modules, {} notes",
+            s.tasks.len(),
+            s.threads.len(),
+            s.modules.len(),
+            s.notes.len()
+        ),
+        Err(e) => eprintln!("no kernel state: {e}"),
     }
     let keep: BTreeSet<u64> = core.page_trace().into_iter().collect();
     let ps = core.format().page_size;

@@ -1,0 +1,428 @@
+//! What a vmcore says about the machine beyond its log, with no debug
+//! file: every CPU's task and `rip`, task stacks unwound with ORC, the
+//! task and module lists (`crashview-kernel`). With DWARF found or given,
+//! frames also get file:line through the same symbolizer as log traces.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crashview_kernel::{Backtrace, Kernel, StackSource, Task};
+use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
+use crashview_symbolize::parse;
+use crashview_symbolize::SectionArena;
+use crashview_vmcore::Vmcore;
+
+use crate::source::{note_text, source_lines, DebugFilesUsed, SourceLine};
+
+/// JSON schema of `crashview bt --json`.
+pub const BT_SCHEMA: &str = "crashview.bt/1";
+/// JSON schema of `crashview ps --json`.
+pub const PS_SCHEMA: &str = "crashview.ps/1";
+/// JSON schema of `crashview modules --json`.
+pub const MODULES_SCHEMA: &str = "crashview.modules/1";
+
+/// Which tasks to unwind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// The task that crashed.
+    Crashed,
+    /// Every CPU's active task (`crash bt -a`).
+    Cpus,
+    /// Every task.
+    All,
+    /// These pids.
+    Pids(Vec<u32>),
+}
+
+/// A task, as `ps` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskRow {
+    /// Thread id.
+    pub pid: u32,
+    /// Process id.
+    pub tgid: u32,
+    /// Parent's pid.
+    pub ppid: u32,
+    /// CPU it last ran on.
+    pub cpu: u32,
+    /// State letter (`R`, `S`, `D`, `I`, …).
+    pub state: String,
+    /// Command name.
+    pub comm: String,
+    /// Running on its CPU at the crash.
+    pub on_cpu: bool,
+    /// A CPU's idle task.
+    pub idle: bool,
+    /// `task_struct` address (hex).
+    pub task: String,
+}
+
+impl From<&Task> for TaskRow {
+    fn from(t: &Task) -> Self {
+        TaskRow {
+            pid: t.pid,
+            tgid: t.tgid,
+            ppid: t.ppid,
+            cpu: t.cpu,
+            state: t.state.to_string(),
+            comm: t.comm.clone(),
+            on_cpu: t.on_cpu,
+            idle: t.idle,
+            task: hex(t.addr),
+        }
+    }
+}
+
+/// One frame of an unwound stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackFrame {
+    /// Address (hex): the exact instruction for the first frame and after
+    /// an interrupt, else the return address.
+    pub pc: String,
+    /// Stack pointer (hex).
+    pub sp: String,
+    /// `exact` or `return-address`: how `pc` is to be read.
+    pub pc_kind: &'static str,
+    /// Symbol (kallsyms or the module's own table), or null.
+    pub function: Option<String>,
+    /// `pc - function`.
+    pub offset: u64,
+    /// Symbol size.
+    pub size: u64,
+    /// Module name, null for vmlinux.
+    pub module: Option<String>,
+    /// Registers saved at an interrupt/exception boundary (name → hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regs: Option<BTreeMap<&'static str, String>>,
+    /// File:line with inlined frames, when DWARF was found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source: Vec<SourceLine>,
+    /// Why there is no source line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_note: Option<String>,
+}
+
+impl StackFrame {
+    /// `function+0xoff/0xsize [module]`, as the kernel prints a frame.
+    pub fn symbolic(&self) -> String {
+        let mut s = match &self.function {
+            Some(f) => format!("{f}+{:#x}/{:#x}", self.offset, self.size),
+            None => self.pc.clone(),
+        };
+        if let Some(m) = &self.module {
+            s.push_str(&format!(" [{m}]"));
+        }
+        s
+    }
+}
+
+/// One task's stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Thread {
+    /// Thread id.
+    pub pid: u32,
+    /// Process id.
+    pub tgid: u32,
+    /// Command name.
+    pub comm: String,
+    /// CPU.
+    pub cpu: u32,
+    /// State letter.
+    pub state: String,
+    /// Running on its CPU at the crash.
+    pub on_cpu: bool,
+    /// The crashed task.
+    pub crashed: bool,
+    /// `cpu-registers` (the dump's NT_PRSTATUS for its CPU) or
+    /// `switch-frame` (its saved `inactive_task_frame`).
+    pub unwound_from: &'static str,
+    /// Frames, innermost first.
+    pub frames: Vec<StackFrame>,
+    /// Why the unwind stopped before the stack's natural end.
+    pub stopped: Option<String>,
+    /// Where the unwind departed from the ORC tables, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unwind_note: Option<String>,
+}
+
+/// One module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModuleRow {
+    /// Name.
+    pub name: String,
+    /// Core memory start (hex).
+    pub base: String,
+    /// Core size in bytes.
+    pub size: u64,
+    /// Taint letters (`OE`), empty when none.
+    pub taints: String,
+    /// `live`, `coming`, `going`, `unformed`.
+    pub state: &'static str,
+    /// Symbols in its own table.
+    pub symbols: usize,
+    /// `struct module` address (hex).
+    pub module: String,
+}
+
+/// One CPU at the crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CpuRow {
+    /// CPU number.
+    pub cpu: u32,
+    /// Pid of its current task.
+    pub pid: Option<u32>,
+    /// Its current task's comm.
+    pub comm: Option<String>,
+    /// Saved `rip` (hex), when the dump has its registers.
+    pub rip: Option<String>,
+    /// `function+0xoff/0xsize [module]` at `rip`.
+    pub rip_symbol: Option<String>,
+    /// It called `panic()`.
+    pub panicked: bool,
+}
+
+/// Everything read from the dump's memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DumpState {
+    /// The CPU that called `panic()`.
+    pub panic_cpu: Option<u32>,
+    /// Per CPU.
+    pub cpus: Vec<CpuRow>,
+    /// The stacks asked for.
+    pub threads: Vec<Thread>,
+    /// Every task (filled for `ps`, `bt --all` and reports).
+    pub tasks: Vec<TaskRow>,
+    /// Modules.
+    pub modules: Vec<ModuleRow>,
+    /// What could not be read, and where.
+    pub notes: Vec<String>,
+    /// Debug files used for source lines, when symbolized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_files: Option<DebugFilesUsed>,
+}
+
+fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+fn frames_of(bt: &Backtrace) -> Vec<StackFrame> {
+    bt.frames
+        .iter()
+        .map(|f| StackFrame {
+            pc: hex(f.pc),
+            sp: hex(f.sp),
+            pc_kind: if f.exact { "exact" } else { "return-address" },
+            function: f.function.clone(),
+            offset: f.offset,
+            size: f.size,
+            module: f.module.clone(),
+            regs: f
+                .regs
+                .as_ref()
+                .map(|r| r.iter().map(|(n, v)| (n, hex(v))).collect()),
+            source: Vec::new(),
+            source_note: None,
+        })
+        .collect()
+}
+
+fn module_state(s: u32) -> &'static str {
+    match s {
+        0 => "live",
+        1 => "coming",
+        2 => "going",
+        3 => "unformed",
+        _ => "?",
+    }
+}
+
+/// Open the dumped kernel and read what `sel` asks for (the CPUs, tasks
+/// and modules always). Errors only when kallsyms or BTF cannot be read at
+/// all; anything else missing is a note.
+pub fn read(core: &Vmcore<'_>, sel: &Selection) -> Result<DumpState, String> {
+    let k = Kernel::open(core, core.cpus()).map_err(|e| e.to_string())?;
+    Ok(read_kernel(&k, sel))
+}
+
+/// [`read`] for a kernel already open.
+pub fn read_kernel(k: &Kernel<'_>, sel: &Selection) -> DumpState {
+    let mut notes: Vec<String> = k.notes().iter().map(|n| n.to_string()).collect();
+    let (tasks, walk_notes) = k.tasks_with_notes();
+    notes.extend(walk_notes.iter().map(|n| n.to_string()));
+    let crashed = k.crashed_task();
+    let cpus = k
+        .cpus()
+        .iter()
+        .map(|c| {
+            let cur = c.curr.and_then(|a| tasks.iter().find(|t| t.addr == a));
+            let rip = c.regs.as_ref().and_then(|r| r.reg("rip"));
+            CpuRow {
+                cpu: c.cpu,
+                pid: cur.map(|t| t.pid),
+                comm: cur.map(|t| t.comm.clone()),
+                rip: rip.map(hex),
+                rip_symbol: rip.and_then(|r| k.symbolize(r)).map(|(n, o, s, m)| {
+                    let mut t = format!("{n}+{o:#x}/{s:#x}");
+                    if let Some(m) = m {
+                        t.push_str(&format!(" [{m}]"));
+                    }
+                    t
+                }),
+                panicked: k.panic_cpu() == Some(c.cpu),
+            }
+        })
+        .collect();
+    let chosen: Vec<&Task> = match sel {
+        Selection::Crashed => crashed
+            .as_ref()
+            .and_then(|c| tasks.iter().find(|t| t.addr == c.addr))
+            .into_iter()
+            .collect(),
+        Selection::Cpus => k
+            .cpus()
+            .iter()
+            .filter_map(|c| c.curr.and_then(|a| tasks.iter().find(|t| t.addr == a)))
+            .collect(),
+        Selection::All => tasks.iter().collect(),
+        Selection::Pids(p) => tasks.iter().filter(|t| p.contains(&t.pid)).collect(),
+    };
+    if let Selection::Pids(p) = sel {
+        for pid in p.iter().filter(|pid| !tasks.iter().any(|t| t.pid == **pid)) {
+            notes.push(format!("pid {pid}: no such task in the dump"));
+        }
+    }
+    let threads = chosen
+        .into_iter()
+        .map(|t| {
+            let bt = k.backtrace(t);
+            Thread {
+                pid: t.pid,
+                tgid: t.tgid,
+                comm: t.comm.clone(),
+                cpu: t.cpu,
+                state: t.state.to_string(),
+                on_cpu: t.on_cpu,
+                crashed: crashed.as_ref().is_some_and(|c| c.addr == t.addr),
+                unwound_from: match bt.source {
+                    StackSource::CpuRegisters(_) => "cpu-registers",
+                    StackSource::SwitchFrame => "switch-frame",
+                },
+                frames: frames_of(&bt),
+                stopped: bt.stopped.clone(),
+                unwind_note: bt.note.clone(),
+            }
+        })
+        .collect();
+    let modules = k
+        .modules()
+        .iter()
+        .map(|m| ModuleRow {
+            name: m.name.clone(),
+            base: hex(m.base),
+            size: m.size,
+            taints: m.taints.clone(),
+            state: module_state(m.state),
+            symbols: m.symbols.len(),
+            module: hex(m.addr),
+        })
+        .collect();
+    DumpState {
+        panic_cpu: k.panic_cpu(),
+        cpus,
+        threads,
+        tasks: tasks.iter().map(TaskRow::from).collect(),
+        modules,
+        notes,
+        debug_files: None,
+    }
+}
+
+/// The threads' frames as a kernel-style call trace, one `Call Trace:`
+/// block per thread (exact frames as `RIP:` lines, so the symbolizer looks
+/// them up at their address and the others at the call): the text every
+/// other crashview trace goes through.
+pub fn trace_text(threads: &[Thread]) -> String {
+    let mut s = String::new();
+    for t in threads {
+        s.push_str(&format!("CPU: {} PID: {} Comm: {}\n", t.cpu, t.pid, t.comm));
+        s.push_str("Call Trace:\n");
+        // Frames with no symbol have nothing to look up by: left out.
+        for f in t.frames.iter().filter(|f| f.function.is_some()) {
+            if f.pc_kind == "exact" {
+                s.push_str(&format!("RIP: 0010:{}\n", f.symbolic()));
+            } else {
+                s.push_str(&format!(" {}\n", f.symbolic()));
+            }
+        }
+    }
+    s
+}
+
+/// Add file:line to every frame that DWARF covers: the vmlinux and module
+/// debug files `opts` finds (by build id, release or path), looked up by
+/// symbol+offset so KASLR and module placement need no arithmetic here.
+pub fn symbolize(
+    state: &mut DumpState,
+    opts: &DebugOptions,
+    kernel_offset: Option<u64>,
+) -> Result<(), LoadError> {
+    let text = trace_text(&state.threads);
+    let mut log = parse::parse_log(&text);
+    if log.info.kernel_offset.is_none() {
+        log.info.kernel_offset = kernel_offset;
+    }
+    let files = DebugFiles::load(std::slice::from_ref(&log), opts)?;
+    let arena = SectionArena::new();
+    let sym = files.symbolizer(&arena);
+    sym.prefetch(&log);
+    // One parsed trace per thread, its named frames in the same order.
+    for (t, trace) in state.threads.iter_mut().zip(log.traces.iter()) {
+        let named = t.frames.iter_mut().filter(|f| f.function.is_some());
+        for (f, pf) in named.zip(trace.frames()) {
+            let r = sym.resolve(pf, &log.info);
+            f.source = source_lines(&r);
+            f.source_note = r
+                .note
+                .as_ref()
+                .filter(|_| f.source.is_empty())
+                .map(note_text);
+        }
+    }
+    state.debug_files = Some(DebugFilesUsed::from(&files));
+    Ok(())
+}
+
+/// The function at each `NT_PRSTATUS` note's `rip`, in note order
+/// (`function+0xoff/0xsize [module]`), named from the dump's kallsyms and
+/// module symbol tables; and why names are missing, if they are.
+pub fn rip_names(core: &Vmcore<'_>) -> (Vec<Option<String>>, Option<String>) {
+    let name = |n: (String, u64, u64, Option<String>)| {
+        let mut t = format!("{}+{:#x}/{:#x}", n.0, n.1, n.2);
+        if let Some(m) = n.3 {
+            t.push_str(&format!(" [{m}]"));
+        }
+        t
+    };
+    let rips = core.cpus().iter().map(|c| c.reg("rip"));
+    match Kernel::open(core, core.cpus()) {
+        Ok(k) => (
+            rips.map(|r| r.and_then(|r| k.symbolize(r)).map(name))
+                .collect(),
+            None,
+        ),
+        // Without BTF (no module list) kallsyms still names vmlinux text.
+        Err(e) => match crashview_kallsyms::Kallsyms::read(core) {
+            Ok(ks) => (
+                rips.map(|r| {
+                    r.filter(|&r| r >= 0xffff_8000_0000_0000)
+                        .and_then(|r| ks.lookup(r))
+                        .map(|l| format!("{}+{:#x}/{:#x}", l.name, l.offset, l.size))
+                })
+                .collect(),
+                Some(format!("{e}; module addresses are not named")),
+            ),
+            Err(e2) => (rips.map(|_| None).collect(), Some(e2.to_string())),
+        },
+    }
+}

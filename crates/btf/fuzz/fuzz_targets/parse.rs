@@ -1,0 +1,9 @@
+//! Any bytes as a BTF blob.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    common::exercise(data);
+});

@@ -1,0 +1,239 @@
+//! Where the fields this crate reads are, from the dump's own BTF: the
+//! layouts of `task_struct`, `rq`, `module` and friends differ between
+//! releases and configurations, so no offset is compiled in.
+
+use crashview_btf::{Btf, Kind, TypeId};
+use crashview_unwind::OrcLayout;
+
+/// A field that BTF did not describe as expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutError(pub String);
+
+impl core::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "BTF: {}", self.0)
+    }
+}
+
+type R<T> = Result<T, LayoutError>;
+
+fn ty(btf: &Btf, name: &str) -> R<TypeId> {
+    btf.find(Kind::Struct, name)
+        .ok_or_else(|| LayoutError(format!("no struct {name}")))
+}
+
+/// Byte offset of `path` in struct `s`.
+fn off(btf: &Btf, s: &str, path: &str) -> R<u64> {
+    let id = ty(btf, s)?;
+    let f = btf
+        .member(id, path)
+        .map_err(|e| LayoutError(format!("struct {s}: {e}")))?;
+    f.byte_offset()
+        .ok_or_else(|| LayoutError(format!("{s}.{path} is a bitfield")))
+}
+
+/// Offset and size of `path` in struct `s`.
+fn field(btf: &Btf, s: &str, path: &str) -> R<(u64, u64)> {
+    let id = ty(btf, s)?;
+    let f = btf
+        .member(id, path)
+        .map_err(|e| LayoutError(format!("struct {s}: {e}")))?;
+    let o = f
+        .byte_offset()
+        .ok_or_else(|| LayoutError(format!("{s}.{path} is a bitfield")))?;
+    let size = btf
+        .size_of(f.ty)
+        .ok_or_else(|| LayoutError(format!("{s}.{path}: type has no size")))?;
+    Ok((o, size))
+}
+
+/// `struct task_struct`.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskLayout {
+    pub tasks: u64,
+    pub pid: u64,
+    pub tgid: u64,
+    pub comm: (u64, u64),
+    /// `__state` (5.14+, `unsigned int`) or `state` (`long`).
+    pub state: (u64, u64),
+    pub exit_state: u64,
+    pub real_parent: u64,
+    pub stack: u64,
+    pub thread_sp: u64,
+    /// `thread_info.cpu` (x86 since 5.16) or `cpu`.
+    pub cpu: u64,
+    pub signal: u64,
+    pub thread_node: u64,
+}
+
+/// How a module's memory is described.
+#[derive(Debug, Clone)]
+pub(crate) enum ModuleMem {
+    /// `core_layout` / `init_layout` (`struct module_layout`, before 6.4).
+    Layouts {
+        core_base: u64,
+        core_size: u64,
+        init_base: u64,
+        init_size: u64,
+    },
+    /// `mem[MOD_MEM_NUM_TYPES]` (`struct module_memory`, 6.4+).
+    Mem {
+        at: u64,
+        stride: u64,
+        count: u32,
+        base: u64,
+        size: u64,
+    },
+}
+
+/// `struct module` and its symbol and ORC tables.
+#[derive(Debug, Clone)]
+pub(crate) struct ModuleLayout {
+    pub list: u64,
+    pub name: (u64, u64),
+    pub state: u64,
+    pub taints: u64,
+    pub kallsyms: u64,
+    pub symtab: u64,
+    pub num_symtab: u64,
+    pub strtab: u64,
+    pub typetab: Option<u64>,
+    pub num_orcs: Option<u64>,
+    pub orc_ip: Option<u64>,
+    pub orc: Option<u64>,
+    pub mem: ModuleMem,
+}
+
+/// Everything read through BTF.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub task: TaskLayout,
+    pub signal_thread_head: u64,
+    pub rq_curr: u64,
+    pub rq_idle: u64,
+    pub frame_size: u64,
+    pub frame_bp: u64,
+    pub frame_ret: u64,
+    pub module: Result<ModuleLayout, LayoutError>,
+    pub orc: OrcLayout,
+}
+
+impl Layout {
+    pub fn from_btf(btf: &Btf, release: Option<&str>) -> R<Layout> {
+        let task = TaskLayout {
+            tasks: off(btf, "task_struct", "tasks")?,
+            pid: off(btf, "task_struct", "pid")?,
+            tgid: off(btf, "task_struct", "tgid")?,
+            comm: field(btf, "task_struct", "comm")?,
+            state: field(btf, "task_struct", "__state")
+                .or_else(|_| field(btf, "task_struct", "state"))?,
+            exit_state: off(btf, "task_struct", "exit_state")?,
+            real_parent: off(btf, "task_struct", "real_parent")?,
+            stack: off(btf, "task_struct", "stack")?,
+            thread_sp: off(btf, "task_struct", "thread.sp")?,
+            cpu: off(btf, "task_struct", "thread_info.cpu")
+                .or_else(|_| off(btf, "task_struct", "cpu"))?,
+            signal: off(btf, "task_struct", "signal")?,
+            thread_node: off(btf, "task_struct", "thread_node")?,
+        };
+        let (frame_size, frame_bp, frame_ret) = {
+            let id = ty(btf, "inactive_task_frame")?;
+            let size = btf
+                .size_of(id)
+                .ok_or_else(|| LayoutError("inactive_task_frame has no size".into()))?;
+            (
+                size,
+                off(btf, "inactive_task_frame", "bp")?,
+                off(btf, "inactive_task_frame", "ret_addr")?,
+            )
+        };
+        Ok(Layout {
+            task,
+            signal_thread_head: off(btf, "signal_struct", "thread_head")?,
+            rq_curr: off(btf, "rq", "curr")?,
+            rq_idle: off(btf, "rq", "idle")?,
+            frame_size,
+            frame_bp,
+            frame_ret,
+            module: module_layout(btf),
+            orc: orc_layout(btf, release),
+        })
+    }
+}
+
+fn module_layout(btf: &Btf) -> R<ModuleLayout> {
+    let mem = if let Ok(core) = off(btf, "module", "core_layout") {
+        let init = off(btf, "module", "init_layout")?;
+        let sum = |a: u64, b: u64| {
+            a.checked_add(b)
+                .ok_or_else(|| LayoutError("module layout offset overflows".into()))
+        };
+        ModuleMem::Layouts {
+            core_base: sum(core, off(btf, "module_layout", "base")?)?,
+            core_size: sum(core, off(btf, "module_layout", "size")?)?,
+            init_base: sum(init, off(btf, "module_layout", "base")?)?,
+            init_size: sum(init, off(btf, "module_layout", "size")?)?,
+        }
+    } else {
+        let id = ty(btf, "module")?;
+        let m = btf
+            .member(id, "mem")
+            .map_err(|e| LayoutError(format!("struct module: neither core_layout nor mem: {e}")))?;
+        let (elem, count) = btf
+            .array(m.ty)
+            .ok_or_else(|| LayoutError("module.mem is not an array".into()))?;
+        let stride = btf
+            .size_of(elem)
+            .ok_or_else(|| LayoutError("module_memory has no size".into()))?;
+        ModuleMem::Mem {
+            at: m
+                .byte_offset()
+                .ok_or_else(|| LayoutError("module.mem is a bitfield".into()))?,
+            stride,
+            count,
+            base: off(btf, "module_memory", "base")?,
+            size: off(btf, "module_memory", "size")?,
+        }
+    };
+    Ok(ModuleLayout {
+        list: off(btf, "module", "list")?,
+        name: field(btf, "module", "name")?,
+        state: off(btf, "module", "state")?,
+        taints: off(btf, "module", "taints")?,
+        kallsyms: off(btf, "module", "kallsyms")?,
+        symtab: off(btf, "mod_kallsyms", "symtab")?,
+        num_symtab: off(btf, "mod_kallsyms", "num_symtab")?,
+        strtab: off(btf, "mod_kallsyms", "strtab")?,
+        typetab: off(btf, "mod_kallsyms", "typetab").ok(),
+        num_orcs: off(btf, "module", "arch.num_orcs").ok(),
+        orc_ip: off(btf, "module", "arch.orc_unwind_ip").ok(),
+        orc: off(btf, "module", "arch.orc_unwind").ok(),
+        mem,
+    })
+}
+
+/// The `orc_entry` encoding, from the struct as BTF describes it
+/// (arch/x86/include/asm/orc_types.h): `type:2; end:1` until 6.2, `type:2;
+/// signal:1; end:1` in 6.3, `type:3; signal:1` (no `end`) from 6.4.
+/// Without the struct in BTF, the release decides.
+fn orc_layout(btf: &Btf, release: Option<&str>) -> OrcLayout {
+    if let Some(id) = btf.find(Kind::Struct, "orc_entry") {
+        let has = |m: &str| btf.member(id, m).is_ok();
+        return match (has("signal"), has("end")) {
+            (true, false) => OrcLayout::V2,
+            (true, true) => OrcLayout::V1Signal,
+            _ => OrcLayout::V1,
+        };
+    }
+    let v: Vec<u32> = release
+        .unwrap_or("")
+        .split(|c: char| !c.is_ascii_digit())
+        .take(2)
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    match v.as_slice() {
+        [maj, min] if (*maj, *min) >= (6, 4) => OrcLayout::V2,
+        [6, 3] => OrcLayout::V1Signal,
+        _ => OrcLayout::V1,
+    }
+}

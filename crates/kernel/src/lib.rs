@@ -1,0 +1,243 @@
+//! A crashed kernel's state from its dump alone: tasks, CPUs, modules and
+//! their stacks, through kallsyms (names and addresses), BTF (struct
+//! layouts) and ORC (unwinding), all read from the dump's memory. No
+//! vmlinux, no debug file.
+//!
+//! ```no_run
+//! use crashview_vmcore::{loader::MappedFile, Vmcore};
+//! let file = MappedFile::open("vmcore".as_ref()).unwrap();
+//! let core = Vmcore::parse(file.bytes()).unwrap();
+//! let kernel = crashview_kernel::Kernel::open(&core, core.cpus()).unwrap();
+//! for t in kernel.tasks() {
+//!     let stack = kernel.backtrace(&t);
+//!     println!("{} {} {:?}", t.pid, t.comm, stack.frames.first().map(|f| &f.function));
+//! }
+//! ```
+//!
+//! What is read from where, and the limits, are in the book's "Reading a
+//! vmcore without debug files".
+#![deny(missing_docs)]
+#![deny(clippy::arithmetic_side_effects)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
+
+mod cpus;
+mod layout;
+mod mem;
+mod modules;
+mod stack;
+mod tasks;
+
+use crashview_btf::Btf;
+use crashview_kallsyms::Kallsyms;
+use crashview_vmcore::{KernelMemory, PrStatus};
+
+pub use cpus::Cpu;
+pub use layout::LayoutError;
+pub use mem::ReadError;
+pub use modules::{Module, ModuleSymbol};
+pub use stack::{Backtrace, Frame, StackSource};
+pub use tasks::{state_char, Task};
+
+use layout::Layout;
+use mem::Mem;
+
+/// The lowest x86_64 kernel address (the canonical upper half).
+const KERNEL_SPACE: u64 = 0xffff_8000_0000_0000;
+
+/// Largest BTF blob read (Debian's vmlinux BTF is about 5 MB).
+pub const MAX_BTF: u64 = 64 << 20;
+
+/// Why the kernel's state cannot be read at all.
+#[derive(Debug)]
+pub enum Error {
+    /// kallsyms could not be read (needed for every address).
+    Kallsyms(crashview_kallsyms::Error),
+    /// A symbol the reader needs is absent.
+    NoSymbol(&'static str),
+    /// Memory the reader needs is unreadable.
+    Read(ReadError),
+    /// BTF could not be parsed.
+    Btf(String),
+    /// BTF lacks a field this reader needs.
+    Layout(LayoutError),
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Kallsyms(e) => write!(f, "kallsyms: {e}"),
+            Error::NoSymbol(s) => write!(f, "kallsyms has no symbol {s}"),
+            Error::Read(e) => e.fmt(f),
+            Error::Btf(e) => write!(f, "BTF: {e}"),
+            Error::Layout(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ReadError> for Error {
+    fn from(e: ReadError) -> Self {
+        Error::Read(e)
+    }
+}
+
+/// A problem that cost part of the picture: what, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// The part affected (`"task list"`, `"module crashmod"`…).
+    pub part: String,
+    /// What failed.
+    pub message: String,
+}
+
+impl core::fmt::Display for Note {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.part, self.message)
+    }
+}
+
+/// The dumped kernel, opened.
+pub struct Kernel<'m> {
+    mem: Mem<'m>,
+    syms: Kallsyms,
+    btf: Btf,
+    layout: Layout,
+    cpus: Vec<Cpu>,
+    modules: Vec<Module>,
+    vmlinux_orc: Option<crashview_unwind::OrcTable>,
+    text: (u64, u64),
+    panic_cpu: Option<u32>,
+    notes: Vec<Note>,
+}
+
+impl<'m> Kernel<'m> {
+    /// Read kallsyms, BTF, the CPUs and the module list. `prstatus` are the
+    /// dump's `NT_PRSTATUS` notes (the registers of each CPU).
+    pub fn open(mem: &'m dyn KernelMemory, prstatus: &[PrStatus]) -> Result<Kernel<'m>, Error> {
+        let syms = Kallsyms::read(mem).map_err(Error::Kallsyms)?;
+        let m = Mem(mem);
+        let need = |name: &'static str| syms.address_of(name).ok_or(Error::NoSymbol(name));
+        let start = need("__start_BTF")?;
+        let stop = need("__stop_BTF")?;
+        let len = stop
+            .checked_sub(start)
+            .filter(|&l| l > 0 && l <= MAX_BTF)
+            .ok_or_else(|| {
+                Error::Btf(format!(
+                    "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible size"
+                ))
+            })?;
+        let mut blob = vec![0u8; len as usize];
+        m.bytes("BTF (__start_BTF)", start, &mut blob)?;
+        let btf = Btf::parse(&blob).map_err(|e| Error::Btf(format!("at {start:#x}: {e}")))?;
+        drop(blob);
+        let release = mem
+            .vmcoreinfo()
+            .and_then(|v| v.osrelease())
+            .map(str::to_owned);
+        let layout = Layout::from_btf(&btf, release.as_deref()).map_err(Error::Layout)?;
+        let text = (need("_stext")?, need("_etext")?);
+        let mut notes = Vec::new();
+        let panic_cpu = syms
+            .address_of("panic_cpu")
+            .and_then(|a| m.u32("panic_cpu", a).ok())
+            .and_then(|v| i32::try_from(v).ok())
+            .and_then(|v| u32::try_from(v).ok());
+        let cpus = cpus::read(m, &syms, &layout, prstatus, &mut notes);
+        let vmlinux_orc = stack::vmlinux_orc(m, &syms, &layout, text, &mut notes);
+        let modules = modules::read(m, &syms, &layout, &mut notes);
+        Ok(Kernel {
+            mem: m,
+            syms,
+            btf,
+            layout,
+            cpus,
+            modules,
+            vmlinux_orc,
+            text,
+            panic_cpu,
+            notes,
+        })
+    }
+
+    /// The vmlinux symbol table.
+    pub fn kallsyms(&self) -> &Kallsyms {
+        &self.syms
+    }
+
+    /// The vmlinux BTF.
+    pub fn btf(&self) -> &Btf {
+        &self.btf
+    }
+
+    /// The CPUs, with the task each was running.
+    pub fn cpus(&self) -> &[Cpu] {
+        &self.cpus
+    }
+
+    /// The CPU that called `panic()` (`panic_cpu`), if one did.
+    pub fn panic_cpu(&self) -> Option<u32> {
+        self.panic_cpu
+    }
+
+    /// Loaded modules, in list order.
+    pub fn modules(&self) -> &[Module] {
+        &self.modules
+    }
+
+    /// Problems met while opening (and walking, for [`Kernel::tasks_with_notes`]).
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// Every task: each CPU's idle task, then the task list with all
+    /// threads. A damaged list ends the walk with a note.
+    pub fn tasks(&self) -> Vec<Task> {
+        self.tasks_with_notes().0
+    }
+
+    /// [`Kernel::tasks`] and what stopped the walk early.
+    pub fn tasks_with_notes(&self) -> (Vec<Task>, Vec<Note>) {
+        tasks::walk(self)
+    }
+
+    /// The task that crashed: the one running on `panic_cpu`, else on the
+    /// CPU whose registers the dump names first.
+    pub fn crashed_task(&self) -> Option<Task> {
+        let cpu = self
+            .panic_cpu
+            .and_then(|c| self.cpus.iter().find(|x| x.cpu == c))
+            .or_else(|| self.cpus.iter().find(|c| c.regs.is_some()))?;
+        tasks::read_task(self, cpu.curr?).ok()
+    }
+
+    /// The name for an address: `(symbol, offset, size, module)`.
+    pub fn symbolize(&self, addr: u64) -> Option<(String, u64, u64, Option<String>)> {
+        // kallsyms also holds absolute per-CPU offsets: small numbers that
+        // would "name" user addresses.
+        if addr < KERNEL_SPACE {
+            return None;
+        }
+        if let Some(l) = self.syms.lookup(addr) {
+            if addr < self.text.1 || !self.in_module(addr) {
+                return Some((l.name.to_owned(), l.offset, l.size, None));
+            }
+        }
+        for m in &self.modules {
+            if let Some(s) = m.lookup(addr) {
+                return Some((s.name.clone(), s.offset, s.size, Some(m.name.clone())));
+            }
+        }
+        None
+    }
+
+    fn in_module(&self, addr: u64) -> bool {
+        self.modules.iter().any(|m| m.contains(addr))
+    }
+
+    /// Unwind a task's kernel stack.
+    pub fn backtrace(&self, task: &Task) -> Backtrace {
+        stack::backtrace(self, task)
+    }
+}
