@@ -57,7 +57,7 @@ BINS=${FUZZ_BINS:-$WORK/bin-$FLAGS_TAG}
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
 mkdir -p "$WORK" "$FINDINGS"
 
-ALL="region rs_decode read elf kdump flattened page_codecs trace_text debug_object report"
+ALL="region rs_decode read elf kdump flattened page_codecs trace_text debug_object report parse records unwind tables"
 [ $# -gt 0 ] || set -- $ALL
 
 crate_of() {
@@ -67,6 +67,9 @@ crate_of() {
     elf | kdump | flattened | page_codecs) echo vmcore ;;
     trace_text | debug_object) echo symbolize ;;
     report) echo analysis ;;
+    parse | records) echo btf ;;
+    unwind) echo unwind ;;
+    tables) echo kallsyms ;;
     *) echo "unknown target $1 (one of: $ALL)" >&2; return 1 ;;
     esac
 }
@@ -82,7 +85,8 @@ max_len_of() {
     read | page_codecs) echo 8192 ;;
     trace_text | report) echo 16384 ;;
     region) echo 32768 ;;
-    elf | kdump | flattened) echo 65536 ;;
+    elf | kdump | flattened | parse | records) echo 65536 ;;
+    unwind | tables) echo 16384 ;;
     debug_object) echo 262144 ;;
     esac
 }
@@ -269,6 +273,18 @@ EOF
         head -c 65536 "$(raw_vmcore qemu/qemu.elf)" >"$d/qemu.elf"
         head -c 65536 "$(raw_vmcore kdump/kdump-lzo.flat)" >"$d/kdump-lzo.flat"
         zstd -q -c "$FX/ramoops/irq-oops/pstore/dmesg-ramoops-0" >"$d/dmesg.zst"
+        ;;
+    parse | records)
+        # BTF blobs: the host kernel's, and its start (types, then strings)
+        if [ -r /sys/kernel/btf/vmlinux ]; then
+            head -c 65536 /sys/kernel/btf/vmlinux >"$d/btf-head"
+            head -c 8192 /sys/kernel/btf/vmlinux >"$d/btf-8k"
+        fi
+        ;;
+    unwind | tables)
+        # no structured seeds: the targets build their inputs from bytes
+        head -c 4096 /dev/urandom >"$d/random-1"
+        head -c 512 /dev/zero >"$d/zero"
         ;;
     esac
     # libFuzzer truncates longer inputs to -max_len anyway

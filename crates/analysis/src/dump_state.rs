@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crashview_debuginfod::{BuildId, Cache};
 use crashview_kernel::{Backtrace, Kernel, StackSource, Task};
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
 use crashview_symbolize::parse;
@@ -237,11 +238,52 @@ fn module_state(s: u32) -> &'static str {
     }
 }
 
+/// File name of a build's kallsyms and struct layouts in crashview's
+/// build-id cache (`$XDG_CACHE_HOME/crashview/debuginfod/<build-id>/`).
+pub const METADATA_FILE: &str = "kernelmeta-v1";
+
+/// Open the dumped kernel. kallsyms and the BTF-derived layouts (megabytes
+/// of the dump to inflate and parse) are kept per build id (VMCOREINFO
+/// `BUILD-ID`) in crashview's cache and reused for later dumps of the same
+/// build, checked against each dump; `CRASHVIEW_NO_INDEX=1` turns this off.
+pub fn open_kernel<'m>(core: &'m Vmcore<'_>) -> Result<Kernel<'m>, String> {
+    let id = core
+        .vmcoreinfo()
+        .and_then(|v| v.get("BUILD-ID"))
+        .and_then(|h| BuildId::from_hex(h.trim()).ok());
+    let on = crashview_symbolize::index_store::enabled(std::env::var_os(
+        crashview_symbolize::index::DISABLE_VAR,
+    ));
+    let cache = id
+        .as_ref()
+        .filter(|_| on)
+        .and_then(|_| Cache::from_env().ok());
+    let cached = match (&cache, &id) {
+        (Some(c), Some(id)) => c
+            .lookup(METADATA_FILE, id)
+            .and_then(|p| std::fs::read(p).ok()),
+        _ => None,
+    };
+    let (k, used) =
+        Kernel::open_cached(core, core.cpus(), cached.as_deref()).map_err(|e| e.to_string())?;
+    if let (false, Some(c), Some(id)) = (used, cache, id) {
+        // A cache that cannot be written costs only the next run's time.
+        if let Ok(mut p) = c.begin(METADATA_FILE, &id) {
+            if p.write_all(&k.metadata()).is_ok() {
+                if let Ok(path) = p.commit_unsynced() {
+                    c.evict(Some(&path));
+                }
+            }
+        }
+    }
+    Ok(k)
+}
+
 /// Open the dumped kernel and read what `sel` asks for (the CPUs, tasks
 /// and modules always). Errors only when kallsyms or BTF cannot be read at
 /// all; anything else missing is a note.
 pub fn read(core: &Vmcore<'_>, sel: &Selection) -> Result<DumpState, String> {
-    let k = Kernel::open(core, core.cpus()).map_err(|e| e.to_string())?;
+    let k = open_kernel(core)?;
     Ok(read_kernel(&k, sel))
 }
 
@@ -405,7 +447,7 @@ pub fn rip_names(core: &Vmcore<'_>) -> (Vec<Option<String>>, Option<String>) {
         t
     };
     let rips = core.cpus().iter().map(|c| c.reg("rip"));
-    match Kernel::open(core, core.cpus()) {
+    match open_kernel(core) {
         Ok(k) => (
             rips.map(|r| r.and_then(|r| k.symbolize(r)).map(name))
                 .collect(),

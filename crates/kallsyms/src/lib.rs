@@ -29,6 +29,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 use crashview_vmcore::{KernelMemory, VmcoreInfo};
@@ -116,7 +117,36 @@ pub struct Location<'a> {
 pub struct Kallsyms {
     entries: Vec<Entry>,
     names: String,
-    by_name: OnceLock<HashMap<Box<str>, u32>>,
+    by_name: OnceLock<HashMap<u64, u32, BuildHasherDefault<Prehashed>>>,
+}
+
+/// FNV-1a of a name: the key of the name index (hashing once, with no
+/// allocation per name, is most of what opening a cached table costs).
+fn name_hash(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
 }
 
 /// The raw tables, for decoding bytes already in hand (tests, fuzzing).
@@ -245,17 +275,141 @@ impl Kallsyms {
         })
     }
 
+    /// Addresses of the first symbols with these names, in one pass over
+    /// the table (no index is built: for the few names a reader needs).
+    pub fn find_all(&self, names: &[&str]) -> Vec<Option<u64>> {
+        let mut out = vec![None; names.len()];
+        let mut left = names.len();
+        for e in &self.entries {
+            let n = self.name_of(e);
+            if let Some(i) = names.iter().position(|w| *w == n) {
+                if let Some(slot) = out.get_mut(i).filter(|s| s.is_none()) {
+                    *slot = Some(e.addr);
+                    left = left.saturating_sub(1);
+                    if left == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Address of the first symbol called `name`.
     pub fn address_of(&self, name: &str) -> Option<u64> {
         let map = self.by_name.get_or_init(|| {
-            let mut m = HashMap::with_capacity(self.entries.len());
+            let mut m = HashMap::with_capacity_and_hasher(
+                self.entries.len(),
+                BuildHasherDefault::default(),
+            );
             for (i, e) in self.entries.iter().enumerate() {
-                m.entry(self.name_of(e).into()).or_insert(i as u32);
+                m.entry(name_hash(self.name_of(e))).or_insert(i as u32);
             }
             m
         });
-        let &i = map.get(name)?;
-        self.entries.get(i as usize).map(|e| e.addr)
+        let first = map
+            .get(&name_hash(name))
+            .and_then(|&i| self.entries.get(i as usize));
+        match first {
+            Some(e) if self.name_of(e) == name => Some(e.addr),
+            // Another name with the same hash came first: look it up the
+            // slow way (never seen with real tables; kept correct).
+            Some(_) => self
+                .entries
+                .iter()
+                .find(|e| self.name_of(e) == name)
+                .map(|e| e.addr),
+            None => None,
+        }
+    }
+}
+
+/// Magic and version of [`Kallsyms::to_bytes`].
+const CACHE_MAGIC: &[u8; 8] = b"CVKSYM1\0";
+/// Addresses at or above this (kernel text and data) move with KASLR; the
+/// absolute per-CPU offsets below do not.
+const KASLR_MOVES: u64 = 0xffff_ffff_8000_0000;
+/// Bytes per entry in [`Kallsyms::to_bytes`].
+const CACHE_ENTRY: usize = 16;
+
+impl Kallsyms {
+    /// The decoded table for a cache shared by dumps of the same build:
+    /// addresses that move with KASLR are stored less `kaslr`.
+    pub fn to_bytes(&self, kaslr: u64) -> Vec<u8> {
+        let mut b = Vec::with_capacity(
+            16usize
+                .saturating_add(self.entries.len().saturating_mul(CACHE_ENTRY))
+                .saturating_add(self.names.len()),
+        );
+        b.extend_from_slice(CACHE_MAGIC);
+        b.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(self.names.len() as u32).to_le_bytes());
+        for e in &self.entries {
+            let a = if e.addr >= KASLR_MOVES {
+                e.addr.wrapping_sub(kaslr)
+            } else {
+                e.addr
+            };
+            b.extend_from_slice(&a.to_le_bytes());
+            b.extend_from_slice(&e.name_start.to_le_bytes());
+            b.extend_from_slice(&e.name_len.to_le_bytes());
+            b.push(e.kind);
+            b.push(0);
+        }
+        b.extend_from_slice(self.names.as_bytes());
+        b
+    }
+
+    /// [`Kallsyms::to_bytes`] read back for a dump whose KASLR offset is
+    /// `kaslr`; `None` if the bytes are not such a table.
+    pub fn from_bytes(b: &[u8], kaslr: u64) -> Option<Kallsyms> {
+        let rest = b.strip_prefix(CACHE_MAGIC)?;
+        let word = |at: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(
+                rest.get(at..at.checked_add(4)?)?.try_into().ok()?,
+            ))
+        };
+        let count = word(0)?;
+        let names_len = word(4)? as usize;
+        if count > MAX_SYMBOLS {
+            return None;
+        }
+        let table_len = (count as usize).checked_mul(CACHE_ENTRY)?;
+        let table = rest.get(8..8usize.checked_add(table_len)?)?;
+        let names_at = 8usize.checked_add(table_len)?;
+        let names =
+            std::str::from_utf8(rest.get(names_at..names_at.checked_add(names_len)?)?).ok()?;
+        if rest.len() != names_at.checked_add(names_len)? {
+            return None;
+        }
+        let mut entries = Vec::with_capacity(count as usize);
+        for c in table.chunks_exact(CACHE_ENTRY) {
+            let a = u64::from_le_bytes(c.get(..8)?.try_into().ok()?);
+            let name_start = u32::from_le_bytes(c.get(8..12)?.try_into().ok()?);
+            let name_len = u16::from_le_bytes(c.get(12..14)?.try_into().ok()?);
+            let kind = *c.get(14)?;
+            let end = (name_start as usize).checked_add(name_len as usize)?;
+            if end > names.len() {
+                return None;
+            }
+            // Link addresses of kernel symbols are above KASLR_MOVES too.
+            let addr = if a >= KASLR_MOVES {
+                a.wrapping_add(kaslr)
+            } else {
+                a
+            };
+            entries.push(Entry {
+                addr,
+                name_start,
+                name_len,
+                kind,
+            });
+        }
+        Some(Kallsyms {
+            entries,
+            names: names.to_owned(),
+            by_name: OnceLock::new(),
+        })
     }
 }
 
@@ -588,6 +742,14 @@ mod tests {
         assert!(k.lookup(0xffff_ffff_8100_0031).is_none());
         assert!(k.lookup(0xffff_ffff_80ff_ffff).is_none());
         assert_eq!(k.address_of("foobar"), Some(0xffff_ffff_8100_0030));
+        // Through the cache format, for a dump with another KASLR offset.
+        let b = k.to_bytes(0x1000);
+        let k2 = Kallsyms::from_bytes(&b, 0x3000).unwrap();
+        assert_eq!(k2.address_of("foobar"), Some(0xffff_ffff_8100_2030));
+        assert_eq!(k2.len(), 3);
+        for cut in 0..b.len() {
+            assert!(Kallsyms::from_bytes(&b[..cut], 0).is_none());
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The CPUs: each one's per-CPU area, run queue, current and idle task,
 //! and the registers the dump saved for it.
 
-use crashview_kallsyms::Kallsyms;
 use crashview_vmcore::PrStatus;
 
+use crate::anchors::Anchors;
 use crate::layout::Layout;
 use crate::mem::{at, Mem};
 use crate::Note;
@@ -27,13 +27,13 @@ pub struct Cpu {
 /// CPUs present (`__cpu_present_mask`, bounded by `nr_cpu_ids`). After a
 /// panic, stopped CPUs mark themselves offline, so the online mask would
 /// lose them.
-fn present(m: Mem<'_>, syms: &Kallsyms, notes: &mut Vec<Note>) -> Vec<u32> {
+fn present(m: Mem<'_>, syms: &Anchors, notes: &mut Vec<Note>) -> Vec<u32> {
     let nr = syms
-        .address_of("nr_cpu_ids")
+        .get("nr_cpu_ids")
         .and_then(|a| m.u32("nr_cpu_ids", a).ok())
         .filter(|&n| n > 0 && n <= MAX_CPUS)
         .unwrap_or(1);
-    let Some(mask_at) = syms.address_of("__cpu_present_mask") else {
+    let Some(mask_at) = syms.get("__cpu_present_mask") else {
         return (0..nr).collect();
     };
     let words = nr.div_ceil(64);
@@ -65,14 +65,14 @@ fn present(m: Mem<'_>, syms: &Kallsyms, notes: &mut Vec<Note>) -> Vec<u32> {
 
 pub(crate) fn read(
     m: Mem<'_>,
-    syms: &Kallsyms,
+    syms: &Anchors,
     layout: &Layout,
     prstatus: &[PrStatus],
     notes: &mut Vec<Note>,
 ) -> Vec<Cpu> {
     let ids = present(m, syms, notes);
-    let offsets = syms.address_of("__per_cpu_offset");
-    let runqueues = syms.address_of("runqueues");
+    let offsets = syms.get("__per_cpu_offset");
+    let runqueues = syms.get("runqueues");
     let mut cpus: Vec<Cpu> = ids
         .iter()
         .map(|&cpu| {

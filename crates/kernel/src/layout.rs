@@ -237,3 +237,206 @@ fn orc_layout(btf: &Btf, release: Option<&str>) -> OrcLayout {
         _ => OrcLayout::V1,
     }
 }
+
+/// Magic and version of [`Layout::to_bytes`].
+const LAYOUT_MAGIC: u64 = u64::from_le_bytes(*b"CVLAY1\0\0");
+
+impl Layout {
+    /// The offsets as words, for a cache (the same for every dump of one
+    /// build: no address in them).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let t = &self.task;
+        let mut w: Vec<u64> = vec![
+            LAYOUT_MAGIC,
+            t.tasks,
+            t.pid,
+            t.tgid,
+            t.comm.0,
+            t.comm.1,
+            t.state.0,
+            t.state.1,
+            t.exit_state,
+            t.real_parent,
+            t.stack,
+            t.thread_sp,
+            t.cpu,
+            t.signal,
+            t.thread_node,
+            self.signal_thread_head,
+            self.rq_curr,
+            self.rq_idle,
+            self.frame_size,
+            self.frame_bp,
+            self.frame_ret,
+            match self.orc {
+                OrcLayout::V1 => 1,
+                OrcLayout::V1Signal => 2,
+                OrcLayout::V2 => 3,
+            },
+        ];
+        let opt = |o: Option<u64>| [u64::from(o.is_some()), o.unwrap_or(0)];
+        match &self.module {
+            Err(e) => {
+                w.push(0);
+                let msg = e.0.as_bytes();
+                w.push(msg.len() as u64);
+                for c in msg.chunks(8) {
+                    let mut b = [0u8; 8];
+                    b.get_mut(..c.len()).unwrap_or_default().copy_from_slice(c);
+                    w.push(u64::from_le_bytes(b));
+                }
+            }
+            Ok(m) => {
+                w.push(1);
+                w.extend([
+                    m.list,
+                    m.name.0,
+                    m.name.1,
+                    m.state,
+                    m.taints,
+                    m.kallsyms,
+                    m.symtab,
+                    m.num_symtab,
+                    m.strtab,
+                ]);
+                w.extend(opt(m.typetab));
+                w.extend(opt(m.num_orcs));
+                w.extend(opt(m.orc_ip));
+                w.extend(opt(m.orc));
+                match m.mem {
+                    ModuleMem::Layouts {
+                        core_base,
+                        core_size,
+                        init_base,
+                        init_size,
+                    } => w.extend([0, core_base, core_size, init_base, init_size, 0]),
+                    ModuleMem::Mem {
+                        at,
+                        stride,
+                        count,
+                        base,
+                        size,
+                    } => w.extend([1, at, stride, u64::from(count), base, size]),
+                }
+            }
+        }
+        w.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// [`Layout::to_bytes`] read back; `None` if the bytes are not one.
+    pub fn from_bytes(b: &[u8]) -> Option<Layout> {
+        let mut words = b
+            .chunks_exact(8)
+            .map(|c| c.try_into().ok().map(u64::from_le_bytes));
+        let mut next = || words.next().flatten();
+        if next()? != LAYOUT_MAGIC {
+            return None;
+        }
+        let task = TaskLayout {
+            tasks: next()?,
+            pid: next()?,
+            tgid: next()?,
+            comm: (next()?, next()?),
+            state: (next()?, next()?),
+            exit_state: next()?,
+            real_parent: next()?,
+            stack: next()?,
+            thread_sp: next()?,
+            cpu: next()?,
+            signal: next()?,
+            thread_node: next()?,
+        };
+        let signal_thread_head = next()?;
+        let rq_curr = next()?;
+        let rq_idle = next()?;
+        let frame_size = next()?;
+        let frame_bp = next()?;
+        let frame_ret = next()?;
+        let orc = match next()? {
+            1 => OrcLayout::V1,
+            2 => OrcLayout::V1Signal,
+            3 => OrcLayout::V2,
+            _ => return None,
+        };
+        let module = match next()? {
+            0 => {
+                let len = usize::try_from(next()?).ok().filter(|&l| l <= 4096)?;
+                let mut msg = Vec::with_capacity(len);
+                while msg.len() < len {
+                    msg.extend_from_slice(&next()?.to_le_bytes());
+                }
+                msg.truncate(len);
+                Err(LayoutError(String::from_utf8(msg).ok()?))
+            }
+            1 => {
+                let (list, name0, name1, state, taints, kallsyms, symtab, num_symtab, strtab) = (
+                    next()?,
+                    next()?,
+                    next()?,
+                    next()?,
+                    next()?,
+                    next()?,
+                    next()?,
+                    next()?,
+                    next()?,
+                );
+                let mut opt = || -> Option<Option<u64>> {
+                    let has = next()?;
+                    let v = next()?;
+                    Some((has == 1).then_some(v))
+                };
+                let (typetab, num_orcs, orc_ip, orc_t) = (opt()?, opt()?, opt()?, opt()?);
+                let mem = match next()? {
+                    0 => {
+                        let m = ModuleMem::Layouts {
+                            core_base: next()?,
+                            core_size: next()?,
+                            init_base: next()?,
+                            init_size: next()?,
+                        };
+                        next()?;
+                        m
+                    }
+                    1 => ModuleMem::Mem {
+                        at: next()?,
+                        stride: next()?,
+                        count: u32::try_from(next()?).ok()?,
+                        base: next()?,
+                        size: next()?,
+                    },
+                    _ => return None,
+                };
+                Ok(ModuleLayout {
+                    list,
+                    name: (name0, name1),
+                    state,
+                    taints,
+                    kallsyms,
+                    symtab,
+                    num_symtab,
+                    strtab,
+                    typetab,
+                    num_orcs,
+                    orc_ip,
+                    orc: orc_t,
+                    mem,
+                })
+            }
+            _ => return None,
+        };
+        if next().is_some() {
+            return None;
+        }
+        Some(Layout {
+            task,
+            signal_thread_head,
+            rq_curr,
+            rq_idle,
+            frame_size,
+            frame_bp,
+            frame_ret,
+            module,
+            orc,
+        })
+    }
+}

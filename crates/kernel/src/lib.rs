@@ -20,6 +20,7 @@
 #![deny(clippy::arithmetic_side_effects)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+mod anchors;
 mod cpus;
 mod layout;
 mod mem;
@@ -38,6 +39,7 @@ pub use modules::{Module, ModuleSymbol};
 pub use stack::{Backtrace, Frame, StackSource};
 pub use tasks::{state_char, Task};
 
+use anchors::Anchors;
 use layout::Layout;
 use mem::Mem;
 
@@ -101,74 +103,147 @@ impl core::fmt::Display for Note {
 pub struct Kernel<'m> {
     mem: Mem<'m>,
     syms: Kallsyms,
-    btf: Btf,
+    anchors: Anchors,
     layout: Layout,
     cpus: Vec<Cpu>,
     modules: Vec<Module>,
     vmlinux_orc: Option<crashview_unwind::OrcTable>,
     text: (u64, u64),
     panic_cpu: Option<u32>,
+    kaslr: u64,
     notes: Vec<Note>,
+}
+
+/// Magic and version of [`Kernel::metadata`].
+const META_MAGIC: &[u8; 8] = b"CVKMETA1";
+
+/// kallsyms and the BTF-derived layout, read from the dump (the slow
+/// part of opening: megabytes of tables).
+fn read_metadata(mem: &dyn KernelMemory) -> Result<(Kallsyms, Anchors, Layout), Error> {
+    let syms = Kallsyms::read(mem).map_err(Error::Kallsyms)?;
+    let anchors = Anchors::resolve(&syms);
+    let m = Mem(mem);
+    let need = |name: &'static str| anchors.get(name).ok_or(Error::NoSymbol(name));
+    let start = need("__start_BTF")?;
+    let stop = need("__stop_BTF")?;
+    let len = stop
+        .checked_sub(start)
+        .filter(|&l| l > 0 && l <= MAX_BTF)
+        .ok_or_else(|| {
+            Error::Btf(format!(
+                "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible size"
+            ))
+        })?;
+    let mut blob = vec![0u8; len as usize];
+    m.bytes("BTF (__start_BTF)", start, &mut blob)?;
+    let btf = Btf::parse_vec(blob).map_err(|e| Error::Btf(format!("at {start:#x}: {e}")))?;
+    let release = mem
+        .vmcoreinfo()
+        .and_then(|v| v.osrelease())
+        .map(str::to_owned);
+    let layout = Layout::from_btf(&btf, release.as_deref()).map_err(Error::Layout)?;
+    Ok((syms, anchors, layout))
+}
+
+/// Metadata from [`Kernel::metadata`], if it is for this dump: the same
+/// number of kallsyms symbols, and `_stext` where VMCOREINFO says.
+fn cached_metadata(mem: &dyn KernelMemory, bytes: &[u8]) -> Option<(Kallsyms, Anchors, Layout)> {
+    let vi = mem.vmcoreinfo()?;
+    let kaslr = vi.kernel_offset().unwrap_or(0);
+    let rest = bytes.strip_prefix(META_MAGIC)?;
+    let part = |at: usize| -> Option<(&[u8], usize)> {
+        let n = u32::from_le_bytes(rest.get(at..at.checked_add(4)?)?.try_into().ok()?) as usize;
+        let start = at.checked_add(4)?;
+        Some((
+            rest.get(start..start.checked_add(n)?)?,
+            start.checked_add(n)?,
+        ))
+    };
+    let (layout, next) = part(0)?;
+    let (anchors, next) = part(next)?;
+    let layout = Layout::from_bytes(layout)?;
+    let anchors = Anchors::from_bytes(anchors, kaslr)?;
+    let syms = Kallsyms::from_bytes(rest.get(next..)?, kaslr)?;
+    let count_at = vi.symbol("kallsyms_num_syms")?;
+    let count = Mem(mem).u32("kallsyms_num_syms", count_at).ok()?;
+    let same = count as usize == syms.len()
+        && vi
+            .symbol("_stext")
+            .is_some_and(|t| anchors.get("_stext") == Some(t));
+    same.then_some((syms, anchors, layout))
 }
 
 impl<'m> Kernel<'m> {
     /// Read kallsyms, BTF, the CPUs and the module list. `prstatus` are the
     /// dump's `NT_PRSTATUS` notes (the registers of each CPU).
     pub fn open(mem: &'m dyn KernelMemory, prstatus: &[PrStatus]) -> Result<Kernel<'m>, Error> {
-        let syms = Kallsyms::read(mem).map_err(Error::Kallsyms)?;
+        Self::open_cached(mem, prstatus, None).map(|(k, _)| k)
+    }
+
+    /// [`Kernel::open`], taking kallsyms and the struct layouts from
+    /// `cached` (what [`Kernel::metadata`] gave for a dump of the same
+    /// build) when they fit this dump, instead of reading and parsing
+    /// megabytes of tables. The flag says whether they were used.
+    pub fn open_cached(
+        mem: &'m dyn KernelMemory,
+        prstatus: &[PrStatus],
+        cached: Option<&[u8]>,
+    ) -> Result<(Kernel<'m>, bool), Error> {
+        let hit = cached.and_then(|b| cached_metadata(mem, b));
+        let used = hit.is_some();
+        let (syms, anchors, layout) = match hit {
+            Some(h) => h,
+            None => read_metadata(mem)?,
+        };
         let m = Mem(mem);
-        let need = |name: &'static str| syms.address_of(name).ok_or(Error::NoSymbol(name));
-        let start = need("__start_BTF")?;
-        let stop = need("__stop_BTF")?;
-        let len = stop
-            .checked_sub(start)
-            .filter(|&l| l > 0 && l <= MAX_BTF)
-            .ok_or_else(|| {
-                Error::Btf(format!(
-                    "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible size"
-                ))
-            })?;
-        let mut blob = vec![0u8; len as usize];
-        m.bytes("BTF (__start_BTF)", start, &mut blob)?;
-        let btf = Btf::parse(&blob).map_err(|e| Error::Btf(format!("at {start:#x}: {e}")))?;
-        drop(blob);
-        let release = mem
-            .vmcoreinfo()
-            .and_then(|v| v.osrelease())
-            .map(str::to_owned);
-        let layout = Layout::from_btf(&btf, release.as_deref()).map_err(Error::Layout)?;
+        let need = |name: &'static str| anchors.get(name).ok_or(Error::NoSymbol(name));
         let text = (need("_stext")?, need("_etext")?);
         let mut notes = Vec::new();
-        let panic_cpu = syms
-            .address_of("panic_cpu")
+        let panic_cpu = anchors
+            .get("panic_cpu")
             .and_then(|a| m.u32("panic_cpu", a).ok())
             .and_then(|v| i32::try_from(v).ok())
             .and_then(|v| u32::try_from(v).ok());
-        let cpus = cpus::read(m, &syms, &layout, prstatus, &mut notes);
-        let vmlinux_orc = stack::vmlinux_orc(m, &syms, &layout, text, &mut notes);
-        let modules = modules::read(m, &syms, &layout, &mut notes);
-        Ok(Kernel {
-            mem: m,
-            syms,
-            btf,
-            layout,
-            cpus,
-            modules,
-            vmlinux_orc,
-            text,
-            panic_cpu,
-            notes,
-        })
+        let cpus = cpus::read(m, &anchors, &layout, prstatus, &mut notes);
+        let vmlinux_orc = stack::vmlinux_orc(m, &anchors, &layout, text, &mut notes);
+        let modules = modules::read(m, &anchors, &layout, &mut notes);
+        let kaslr = mem
+            .vmcoreinfo()
+            .and_then(|v| v.kernel_offset())
+            .unwrap_or(0);
+        Ok((
+            Kernel {
+                mem: m,
+                syms,
+                anchors,
+                layout,
+                cpus,
+                modules,
+                vmlinux_orc,
+                text,
+                panic_cpu,
+                kaslr,
+                notes,
+            },
+            used,
+        ))
+    }
+
+    /// kallsyms and the struct layouts, for [`Kernel::open_cached`] on
+    /// other dumps of this build (addresses kept KASLR-independent).
+    pub fn metadata(&self) -> Vec<u8> {
+        let mut b = META_MAGIC.to_vec();
+        for part in [self.layout.to_bytes(), self.anchors.to_bytes(self.kaslr)] {
+            b.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            b.extend_from_slice(&part);
+        }
+        b.extend_from_slice(&self.syms.to_bytes(self.kaslr));
+        b
     }
 
     /// The vmlinux symbol table.
     pub fn kallsyms(&self) -> &Kallsyms {
         &self.syms
-    }
-
-    /// The vmlinux BTF.
-    pub fn btf(&self) -> &Btf {
-        &self.btf
     }
 
     /// The CPUs, with the task each was running.

@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
-use crashview_kallsyms::Kallsyms;
 use crashview_unwind::OrcTable;
 
+use crate::anchors::Anchors;
 use crate::layout::{Layout, ModuleLayout, ModuleMem};
 use crate::mem::{at, Mem, ReadError};
 use crate::Note;
@@ -135,7 +135,7 @@ fn taint_letters(bits: u64) -> String {
 
 pub(crate) fn read(
     m: Mem<'_>,
-    syms: &Kallsyms,
+    syms: &Anchors,
     layout: &Layout,
     notes: &mut Vec<Note>,
 ) -> Vec<Module> {
@@ -149,7 +149,7 @@ pub(crate) fn read(
             return Vec::new();
         }
     };
-    let Some(head) = syms.address_of("modules") else {
+    let Some(head) = syms.get("modules") else {
         notes.push(Note {
             part: "modules".into(),
             message: "kallsyms has no `modules` list".into(),

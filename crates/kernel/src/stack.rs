@@ -3,11 +3,11 @@
 //! was not), ORC from vmlinux and modules, and each frame named from
 //! kallsyms or the module's symbols.
 
-use crashview_kallsyms::Kallsyms;
 use crashview_unwind::{
     self as unwind, End, Fault, OrcEntry, OrcLookup, OrcSource, OrcTable, PtRegs, StackRange, Start,
 };
 
+use crate::anchors::Anchors;
 use crate::layout::Layout;
 use crate::mem::{at, Mem};
 use crate::{Kernel, Note, Task};
@@ -70,12 +70,12 @@ pub struct Backtrace {
 
 pub(crate) fn vmlinux_orc(
     m: Mem<'_>,
-    syms: &Kallsyms,
+    syms: &Anchors,
     layout: &Layout,
     text: (u64, u64),
     notes: &mut Vec<Note>,
 ) -> Option<OrcTable> {
-    let sym = |n: &str| syms.address_of(n);
+    let sym = |n: &str| syms.get(n);
     let (Some(ip), Some(ip_end), Some(entries)) = (
         sym("__start_orc_unwind_ip"),
         sym("__stop_orc_unwind_ip"),

@@ -153,7 +153,7 @@ pub(crate) fn walk(k: &Kernel<'_>) -> (Vec<Task>, Vec<Note>) {
             push(idle, &mut tasks, &mut notes);
         }
     }
-    let Some(init) = k.syms.address_of("init_task") else {
+    let Some(init) = k.anchors.get("init_task") else {
         notes.push(Note {
             part: "task list".into(),
             message: "kallsyms has no init_task".into(),
