@@ -10,7 +10,7 @@ SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 log() { printf '\n=== %s\n' "$*" >&2; }
 
 need_apt=()
-for p in qemu-system-x86 busybox-static cpio kmod python3 gcc make binutils systemd util-linux debuginfod xz-utils zstd gzip python3-venv; do
+for p in qemu-system-x86 busybox-static cpio kmod python3 gcc make binutils systemd util-linux debuginfod xz-utils zstd gzip python3-venv bpftool linux-kbuild-6.1; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -105,7 +105,7 @@ log "cargo test"
 # cache, not the CI user's.
 XDG_CACHE_HOME=$(mktemp -d)
 export XDG_CACHE_HOME
-CRASHVIEW_REQUIRE_DEBUGINFOD=1 CRASHVIEW_DUCKDB_PYTHON=$duckdb_py CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} CRASHVIEW_PATCH_FIXTURES=${fresh_pp} \
+CRASHVIEW_REQUIRE_DEBUGINFOD=1 CRASHVIEW_REQUIRE_BPFTOOL=1 CRASHVIEW_DUCKDB_PYTHON=$duckdb_py CRASHVIEW_FIXTURES=${fresh} CRASHVIEW_RECORDER_FIXTURES=${fresh_rec} CRASHVIEW_PATCH_FIXTURES=${fresh_pp} \
 	CRASHVIEW_DBG_VMLINUX=${dbg_vmlinux:-} \
 	cargo test -j2 --workspace
 

@@ -93,6 +93,9 @@ pub struct StackFrame {
     pub size: u64,
     /// Module name, null for vmlinux.
     pub module: Option<String>,
+    /// A user-space address (the registers a syscall or interrupt saved on
+    /// entry from user mode: the end of the kernel stack).
+    pub user: bool,
     /// Registers saved at an interrupt/exception boundary (name → hex).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regs: Option<BTreeMap<&'static str, String>>,
@@ -105,11 +108,13 @@ pub struct StackFrame {
 }
 
 impl StackFrame {
-    /// `function+0xoff/0xsize [module]`, as the kernel prints a frame.
+    /// `function+0xoff/0xsize [module]`, as the kernel prints a frame;
+    /// `?` for a kernel address no symbol holds, `user space` for a user one.
     pub fn symbolic(&self) -> String {
         let mut s = match &self.function {
             Some(f) => format!("{f}+{:#x}/{:#x}", self.offset, self.size),
-            None => self.pc.clone(),
+            None if self.user => "user space".to_string(),
+            None => "?".to_string(),
         };
         if let Some(m) = &self.module {
             s.push_str(&format!(" [{m}]"));
@@ -218,6 +223,7 @@ fn frames_of(bt: &Backtrace) -> Vec<StackFrame> {
             offset: f.offset,
             size: f.size,
             module: f.module.clone(),
+            user: f.pc < 0xffff_8000_0000_0000,
             regs: f
                 .regs
                 .as_ref()

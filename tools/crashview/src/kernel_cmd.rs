@@ -41,17 +41,33 @@ pub struct BtArgs {
     pub files: DebugFileArgs,
 }
 
-fn open_state(path: &Path, sel: &Selection) -> Result<(PathBuf, DumpState, Option<u64>)> {
-    let (file_path, bytes) = input::open_vmcore(path, Question::VmcoreFacts)?;
+/// What the symbolizer needs to know of the dump: KASLR offset, release,
+/// vmlinux build id (VMCOREINFO).
+struct DumpFacts {
+    kernel_offset: Option<u64>,
+    release: Option<String>,
+    build_id: Option<String>,
+}
+
+fn open_state(path: &Path, sel: &Selection) -> Result<(PathBuf, DumpState, DumpFacts)> {
+    let (file_path, bytes) = input::open_vmcore(path, Question::KernelState)?;
     let core = Vmcore::parse(bytes.bytes())
         .with_context(|| format!("{}: not a readable vmcore", file_path.display()))?;
-    let offset = core.vmcoreinfo().and_then(|v| v.kernel_offset());
+    let vi = core.vmcoreinfo();
+    let facts = DumpFacts {
+        kernel_offset: vi.and_then(|v| v.kernel_offset()),
+        release: vi.and_then(|v| v.osrelease()).map(str::to_owned),
+        build_id: vi
+            .and_then(|v| v.get("BUILD-ID"))
+            .map(|b| b.trim().to_ascii_lowercase())
+            .filter(|b| !b.is_empty()),
+    };
     let state = dump_state::read(&core, sel)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file_path.display()))?;
     for n in &state.notes {
         eprintln!("crashview: warning: {}: {n}", file_path.display());
     }
-    Ok((file_path, state, offset))
+    Ok((file_path, state, facts))
 }
 
 /// `crashview bt`.
@@ -65,10 +81,12 @@ pub fn bt(a: &BtArgs) -> Result<()> {
     } else {
         Selection::Crashed
     };
-    let (path, mut state, offset) = open_state(&a.vmcore, &sel)?;
+    let (path, mut state, facts) = open_state(&a.vmcore, &sel)?;
     if !a.no_symbols {
-        let opts = a.files.options();
-        if let Err(e) = dump_state::symbolize(&mut state, &opts, offset) {
+        let mut opts = a.files.options();
+        opts.release = opts.release.or(facts.release);
+        opts.vmlinux_build_id = opts.vmlinux_build_id.or(facts.build_id);
+        if let Err(e) = dump_state::symbolize(&mut state, &opts, facts.kernel_offset) {
             eprintln!("crashview: warning: no source lines: {e}");
         }
         for w in state.debug_files.iter().flat_map(|d| &d.warnings) {

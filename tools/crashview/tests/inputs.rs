@@ -53,6 +53,16 @@ fn want(cmd: &str, kind: &str) -> Want {
         ("info", "vmcore" | "kdump-tools" | "vmcore-zstd" | "kexec-tools") => Ok,
         ("info", "kdump-tools-fallback") => Refused("disk_dump_header at offset 0x0"),
         ("info", _) => Refused("is not a vmcore, so `crashview info` cannot read it"),
+        ("bt" | "ps" | "modules", "vmcore" | "kdump-tools") => Ok,
+        // Minimized before the kernel-state readers existed: their
+        // kallsyms pages are zeroed, and the error names the table.
+        ("bt" | "ps" | "modules", "vmcore-zstd" | "kexec-tools") => Refused("kallsyms"),
+        ("bt" | "ps" | "modules", "kdump-tools-fallback") => {
+            Refused("disk_dump_header at offset 0x0")
+        }
+        ("bt" | "ps" | "modules", _) => {
+            Refused("is not a vmcore, so `crashview bt/ps/modules` cannot read it")
+        }
         ("report" | "triage", _) => Ok,
         _ => unreachable!("{cmd} {kind}"),
     }
@@ -76,6 +86,9 @@ fn every_subcommand_on_every_kind() {
             ("log", vec!["log", p]),
             ("info", vec!["info", p]),
             ("report", vec!["report", "--plain", "--no-symbols", p]),
+            ("bt", vec!["bt", "--no-symbols", p]),
+            ("ps", vec!["ps", p]),
+            ("modules", vec!["modules", p]),
             ("triage", vec!["triage", p]),
         ] {
             let (code, stdout, stderr) = crashview(&args);

@@ -373,6 +373,8 @@ pub enum Question {
     KernelLog,
     /// `info`: what a vmcore says about itself.
     VmcoreFacts,
+    /// `bt`, `ps`, `modules`: the dumped kernel's stacks, tasks, modules.
+    KernelState,
     /// `report`, `tui`, `triage`: everything.
     Report,
 }
@@ -386,6 +388,7 @@ impl Question {
             Question::Traces => "trace",
             Question::KernelLog => "log",
             Question::VmcoreFacts => "info",
+            Question::KernelState => "bt/ps/modules",
             Question::Report => "report",
         }
     }
@@ -421,7 +424,7 @@ impl Input {
                 },
             ),
             Question::Traces | Question::KernelLog => (has_log, "holds no kernel log"),
-            Question::VmcoreFacts => (
+            Question::VmcoreFacts | Question::KernelState => (
                 self.kind == InputKind::Vmcore,
                 "is not a vmcore",
             ),
