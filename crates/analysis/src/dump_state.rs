@@ -12,7 +12,7 @@ use crashview_kernel::{Backtrace, Kernel, StackSource, Task};
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
 use crashview_symbolize::parse;
 use crashview_symbolize::SectionArena;
-use crashview_vmcore::Vmcore;
+use crashview_vmcore::{loader::MappedFile, Vmcore};
 
 use crate::source::{note_text, source_lines, DebugFilesUsed, SourceLine};
 
@@ -244,6 +244,15 @@ fn module_state(s: u32) -> &'static str {
     }
 }
 
+/// A mapped cache file as table storage.
+struct Mapped(MappedFile);
+
+impl AsRef<[u8]> for Mapped {
+    fn as_ref(&self) -> &[u8] {
+        self.0.bytes()
+    }
+}
+
 /// File name of a build's kallsyms and struct layouts in crashview's
 /// build-id cache (`$XDG_CACHE_HOME/crashview/debuginfod/<build-id>/`).
 pub const METADATA_FILE: &str = "kernelmeta-v1";
@@ -264,14 +273,15 @@ pub fn open_kernel<'m>(core: &'m Vmcore<'_>) -> Result<Kernel<'m>, String> {
         .as_ref()
         .filter(|_| on)
         .and_then(|_| Cache::from_env().ok());
+    // Mapped, not read: a cached table is used where it lies.
     let cached = match (&cache, &id) {
         (Some(c), Some(id)) => c
             .lookup(METADATA_FILE, id)
-            .and_then(|p| std::fs::read(p).ok()),
+            .and_then(|p| MappedFile::open(&p).ok())
+            .map(|m| Box::new(Mapped(m)) as crashview_kallsyms::Storage),
         _ => None,
     };
-    let (k, used) =
-        Kernel::open_cached(core, core.cpus(), cached.as_deref()).map_err(|e| e.to_string())?;
+    let (k, used) = Kernel::open_cached(core, core.cpus(), cached).map_err(|e| e.to_string())?;
     if let (false, Some(c), Some(id)) = (used, cache, id) {
         // A cache that cannot be written costs only the next run's time.
         if let Ok(mut p) = c.begin(METADATA_FILE, &id) {

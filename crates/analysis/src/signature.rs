@@ -41,6 +41,11 @@ const MACHINERY: &[&str] = &[
     "die",
     "oops_end",
     "__die",
+    // Where a dump finds the panicking CPU: kdump's entry, and panic()'s
+    // delay loop when the dump is taken from outside (QEMU).
+    "__crash_kexec",
+    "crash_kexec",
+    "delay_tsc",
 ];
 
 /// Replaces numbers (decimal, hex, `0x…`) with `_`, keeping words.
@@ -117,5 +122,62 @@ pub fn signature(s: &PanicSummary, traces: &[TraceInfo]) -> Signature {
         id: format!("{:016x}", fnv1a(&parts)),
         reason,
         frames,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::{FrameInfo, TraceSource};
+
+    fn trace(source: TraceSource, funcs: &[&str]) -> TraceInfo {
+        TraceInfo {
+            source,
+            title: None,
+            lines: (0, 0),
+            frames: funcs
+                .iter()
+                .map(|f| FrameInfo {
+                    function: Some(f.to_string()),
+                    offset: Some(0),
+                    module: None,
+                    reliable: true,
+                    rip: false,
+                    user: false,
+                    text: f.to_string(),
+                    line: 0,
+                    source: Vec::new(),
+                    note: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_log_trace_signs_else_the_dumps_crashed_stack() {
+        let s = PanicSummary::default();
+        let dump = trace(
+            TraceSource::Dump,
+            &[
+                "__crash_kexec",
+                "panic",
+                "crashmod_panic_target",
+                "crashmod_write",
+            ],
+        );
+        let log = trace(
+            TraceSource::Log,
+            &["crashmod_oops_target", "crashmod_write"],
+        );
+        let with_log = signature(&s, &[log, dump.clone()]);
+        assert_eq!(with_log.frames, ["crashmod_oops_target", "crashmod_write"]);
+        // No trace in the log: the stack unwound from the dump signs it
+        // (panic, the machinery, left out as in log traces).
+        let dump_only = signature(&s, &[dump]);
+        assert_eq!(
+            dump_only.frames,
+            ["crashmod_panic_target", "crashmod_write"]
+        );
+        assert_ne!(with_log.id, dump_only.id);
     }
 }

@@ -112,12 +112,35 @@ pub struct Location<'a> {
     pub kind: char,
 }
 
-/// The decoded table, sorted by address.
-#[derive(Debug, Default)]
+/// The table's bytes: owned, or a map of a cache file.
+pub type Storage = Box<dyn AsRef<[u8]> + Send + Sync>;
+
+/// The decoded table, sorted by address. It is held in the format of
+/// [`Kallsyms::to_bytes`] (fixed 16-byte entries, then the names), so a
+/// table from a cache file is used where it lies, with nothing to build.
 pub struct Kallsyms {
-    entries: Vec<Entry>,
-    names: String,
+    data: Storage,
+    /// Where the table (its magic) starts in `data`.
+    at: usize,
+    /// KASLR offset added to addresses that move with it.
+    kaslr: u64,
+    count: usize,
+    /// Start of the names, in `data`.
+    names_at: usize,
+    names_len: usize,
     by_name: OnceLock<HashMap<u64, u32, BuildHasherDefault<Prehashed>>>,
+}
+
+impl core::fmt::Debug for Kallsyms {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Kallsyms({} symbols)", self.count)
+    }
+}
+
+impl Default for Kallsyms {
+    fn default() -> Self {
+        Kallsyms::from_entries(&[], "", 0)
+    }
 }
 
 /// FNV-1a of a name: the key of the name index (hashing once, with no
@@ -193,7 +216,8 @@ impl Kallsyms {
         let count = num_syms as usize;
         let addrs = addresses(mem, vi, count)?;
         let names = NameStream::new(mem, names_at);
-        decode(names, &token_table, &token_index, count, |i| {
+        let kaslr = vi.kernel_offset().unwrap_or(0);
+        decode(names, &token_table, &token_index, count, kaslr, |i| {
             addrs.get(i).copied()
         })
     }
@@ -226,52 +250,99 @@ impl Kallsyms {
             t.token_table,
             t.token_index,
             count,
+            0,
             |i| raw.get(i).map(|&o| rel.address(o)),
         )
     }
 
     /// Number of symbols.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.count
     }
 
     /// True with no symbols.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.count == 0
     }
 
-    fn name_of(&self, e: &Entry) -> &str {
-        let start = e.name_start as usize;
-        self.names
-            .get(start..start.saturating_add(e.name_len as usize))
+    fn bytes(&self) -> &[u8] {
+        (*self.data).as_ref()
+    }
+
+    /// Entry `i`: (stored address, name start, name length, type).
+    fn raw(&self, i: usize) -> Option<(u64, u32, u16, u8)> {
+        let off = self
+            .at
+            .checked_add(16)?
+            .checked_add(i.checked_mul(CACHE_ENTRY)?)?;
+        let c = self.bytes().get(off..off.checked_add(CACHE_ENTRY)?)?;
+        Some((
+            u64::from_le_bytes(c.get(..8)?.try_into().ok()?),
+            u32::from_le_bytes(c.get(8..12)?.try_into().ok()?),
+            u16::from_le_bytes(c.get(12..14)?.try_into().ok()?),
+            *c.get(14)?,
+        ))
+    }
+
+    /// A stored address as this dump's.
+    fn runtime(&self, stored: u64) -> u64 {
+        if stored >= KASLR_MOVES {
+            stored.wrapping_add(self.kaslr)
+        } else {
+            stored
+        }
+    }
+
+    fn addr(&self, i: usize) -> Option<u64> {
+        self.raw(i).map(|r| self.runtime(r.0))
+    }
+
+    fn name(&self, i: usize) -> &str {
+        let Some((_, start, len, _)) = self.raw(i) else {
+            return "";
+        };
+        let from = self.names_at.saturating_add(start as usize);
+        self.bytes()
+            .get(from..from.saturating_add(len as usize))
+            .and_then(|b| std::str::from_utf8(b).ok())
             .unwrap_or("")
     }
 
     /// Every symbol: `(address, type letter, name)`, by address.
     pub fn iter(&self) -> impl Iterator<Item = (u64, char, &str)> + '_ {
-        self.entries
-            .iter()
-            .map(|e| (e.addr, e.kind as char, self.name_of(e)))
+        (0..self.count).filter_map(|i| {
+            let r = self.raw(i)?;
+            Some((self.runtime(r.0), r.3 as char, self.name(i)))
+        })
     }
 
     /// The symbol containing `addr`: the last one at or below it, if the
     /// next higher symbol is above `addr` (the highest symbol contains
-    /// nothing: its end is unknown).
+    /// nothing: its end is unknown). Per-CPU offsets name no kernel address.
     pub fn lookup(&self, addr: u64) -> Option<Location<'_>> {
-        let after = self.entries.partition_point(|e| e.addr <= addr);
-        let i = after.checked_sub(1)?;
-        let e = self.entries.get(i)?;
-        let next = self
-            .entries
-            .get(after..)?
-            .iter()
-            .find(|n| n.addr > e.addr)?;
+        // Binary search over the sorted entries, in this dump's addresses.
+        let (mut lo, mut hi) = (0usize, self.count);
+        while lo < hi {
+            let mid = lo.saturating_add(hi.saturating_sub(lo) / 2);
+            if self.addr(mid)? <= addr {
+                lo = mid.saturating_add(1);
+            } else {
+                hi = mid;
+            }
+        }
+        let i = lo.checked_sub(1)?;
+        let (stored, _, _, kind) = self.raw(i)?;
+        if stored < KASLR_MOVES && addr >= KASLR_MOVES {
+            return None;
+        }
+        let here = self.runtime(stored);
+        let next = (lo..self.count).find_map(|j| self.addr(j).filter(|&n| n > here))?;
         Some(Location {
-            name: self.name_of(e),
-            address: e.addr,
-            offset: addr.checked_sub(e.addr)?,
-            size: next.addr.checked_sub(e.addr)?,
-            kind: e.kind as char,
+            name: self.name(i),
+            address: here,
+            offset: addr.checked_sub(here)?,
+            size: next.checked_sub(here)?,
+            kind: kind as char,
         })
     }
 
@@ -280,11 +351,11 @@ impl Kallsyms {
     pub fn find_all(&self, names: &[&str]) -> Vec<Option<u64>> {
         let mut out = vec![None; names.len()];
         let mut left = names.len();
-        for e in &self.entries {
-            let n = self.name_of(e);
-            if let Some(i) = names.iter().position(|w| *w == n) {
-                if let Some(slot) = out.get_mut(i).filter(|s| s.is_none()) {
-                    *slot = Some(e.addr);
+        for i in 0..self.count {
+            let n = self.name(i);
+            if let Some(w) = names.iter().position(|w| *w == n) {
+                if let Some(slot) = out.get_mut(w).filter(|s| s.is_none()) {
+                    *slot = self.addr(i);
                     left = left.saturating_sub(1);
                     if left == 0 {
                         break;
@@ -298,27 +369,21 @@ impl Kallsyms {
     /// Address of the first symbol called `name`.
     pub fn address_of(&self, name: &str) -> Option<u64> {
         let map = self.by_name.get_or_init(|| {
-            let mut m = HashMap::with_capacity_and_hasher(
-                self.entries.len(),
-                BuildHasherDefault::default(),
-            );
-            for (i, e) in self.entries.iter().enumerate() {
-                m.entry(name_hash(self.name_of(e))).or_insert(i as u32);
+            let mut m =
+                HashMap::with_capacity_and_hasher(self.count, BuildHasherDefault::default());
+            for i in 0..self.count {
+                m.entry(name_hash(self.name(i))).or_insert(i as u32);
             }
             m
         });
-        let first = map
-            .get(&name_hash(name))
-            .and_then(|&i| self.entries.get(i as usize));
+        let first = map.get(&name_hash(name)).map(|&i| i as usize);
         match first {
-            Some(e) if self.name_of(e) == name => Some(e.addr),
+            Some(i) if self.name(i) == name => self.addr(i),
             // Another name with the same hash came first: look it up the
             // slow way (never seen with real tables; kept correct).
-            Some(_) => self
-                .entries
-                .iter()
-                .find(|e| self.name_of(e) == name)
-                .map(|e| e.addr),
+            Some(_) => (0..self.count)
+                .find(|&i| self.name(i) == name)
+                .and_then(|i| self.addr(i)),
             None => None,
         }
     }
@@ -333,18 +398,17 @@ const KASLR_MOVES: u64 = 0xffff_ffff_8000_0000;
 const CACHE_ENTRY: usize = 16;
 
 impl Kallsyms {
-    /// The decoded table for a cache shared by dumps of the same build:
-    /// addresses that move with KASLR are stored less `kaslr`.
-    pub fn to_bytes(&self, kaslr: u64) -> Vec<u8> {
+    /// Build the table from decoded entries (sorted by address).
+    fn from_entries(entries: &[Entry], names: &str, kaslr: u64) -> Kallsyms {
         let mut b = Vec::with_capacity(
             16usize
-                .saturating_add(self.entries.len().saturating_mul(CACHE_ENTRY))
-                .saturating_add(self.names.len()),
+                .saturating_add(entries.len().saturating_mul(CACHE_ENTRY))
+                .saturating_add(names.len()),
         );
         b.extend_from_slice(CACHE_MAGIC);
-        b.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
-        b.extend_from_slice(&(self.names.len() as u32).to_le_bytes());
-        for e in &self.entries {
+        b.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(names.len() as u32).to_le_bytes());
+        for e in entries {
             let a = if e.addr >= KASLR_MOVES {
                 e.addr.wrapping_sub(kaslr)
             } else {
@@ -356,17 +420,54 @@ impl Kallsyms {
             b.push(e.kind);
             b.push(0);
         }
-        b.extend_from_slice(self.names.as_bytes());
+        b.extend_from_slice(names.as_bytes());
+        let names_at = 16usize.saturating_add(entries.len().saturating_mul(CACHE_ENTRY));
+        Kallsyms {
+            data: Box::new(b),
+            at: 0,
+            kaslr,
+            count: entries.len(),
+            names_at,
+            names_len: names.len(),
+            by_name: OnceLock::new(),
+        }
+    }
+
+    /// The table for a cache shared by dumps of the same build: addresses
+    /// that move with KASLR are stored less `kaslr` (this dump's offset).
+    pub fn to_bytes(&self, kaslr: u64) -> Vec<u8> {
+        let end = self.names_at.saturating_add(self.names_len);
+        let mut b = self.bytes().get(self.at..end).unwrap_or_default().to_vec();
+        if kaslr != self.kaslr {
+            for i in 0..self.count {
+                let off = 16usize.saturating_add(i.saturating_mul(CACHE_ENTRY));
+                if let Some(c) = b.get_mut(off..off.saturating_add(8)) {
+                    let stored = u64::from_le_bytes(c.try_into().unwrap_or_default());
+                    if stored >= KASLR_MOVES {
+                        let moved = stored.wrapping_add(self.kaslr).wrapping_sub(kaslr);
+                        c.copy_from_slice(&moved.to_le_bytes());
+                    }
+                }
+            }
+        }
         b
     }
 
     /// [`Kallsyms::to_bytes`] read back for a dump whose KASLR offset is
     /// `kaslr`; `None` if the bytes are not such a table.
     pub fn from_bytes(b: &[u8], kaslr: u64) -> Option<Kallsyms> {
-        let rest = b.strip_prefix(CACHE_MAGIC)?;
-        let word = |at: usize| -> Option<u32> {
+        Kallsyms::from_storage(Box::new(b.to_vec()), 0, kaslr)
+    }
+
+    /// The table that starts at `at` of `data` (a cache file's map, say),
+    /// used in place: checked once (sizes, sorted addresses, every name in
+    /// bounds and UTF-8), never copied.
+    pub fn from_storage(data: Storage, at: usize, kaslr: u64) -> Option<Kallsyms> {
+        let b = (*data).as_ref();
+        let rest = b.get(at..)?.strip_prefix(CACHE_MAGIC)?;
+        let word = |o: usize| -> Option<u32> {
             Some(u32::from_le_bytes(
-                rest.get(at..at.checked_add(4)?)?.try_into().ok()?,
+                rest.get(o..o.checked_add(4)?)?.try_into().ok()?,
             ))
         };
         let count = word(0)?;
@@ -375,41 +476,30 @@ impl Kallsyms {
             return None;
         }
         let table_len = (count as usize).checked_mul(CACHE_ENTRY)?;
-        let table = rest.get(8..8usize.checked_add(table_len)?)?;
-        let names_at = 8usize.checked_add(table_len)?;
-        let names =
-            std::str::from_utf8(rest.get(names_at..names_at.checked_add(names_len)?)?).ok()?;
-        if rest.len() != names_at.checked_add(names_len)? {
-            return None;
-        }
-        let mut entries = Vec::with_capacity(count as usize);
-        for c in table.chunks_exact(CACHE_ENTRY) {
-            let a = u64::from_le_bytes(c.get(..8)?.try_into().ok()?);
-            let name_start = u32::from_le_bytes(c.get(8..12)?.try_into().ok()?);
-            let name_len = u16::from_le_bytes(c.get(12..14)?.try_into().ok()?);
-            let kind = *c.get(14)?;
-            let end = (name_start as usize).checked_add(name_len as usize)?;
-            if end > names.len() {
+        let names_rel = 8usize.checked_add(table_len)?;
+        // What follows the table (a container's trailer) is not ours.
+        std::str::from_utf8(rest.get(names_rel..names_rel.checked_add(names_len)?)?).ok()?;
+        let k = Kallsyms {
+            names_at: at.checked_add(16)?.checked_add(table_len)?,
+            data,
+            at,
+            kaslr,
+            count: count as usize,
+            names_len,
+            by_name: OnceLock::new(),
+        };
+        let mut last = 0u64;
+        for i in 0..k.count {
+            let (stored, start, len, _) = k.raw(i)?;
+            if (start as usize).checked_add(len as usize)? > names_len || stored < last {
                 return None;
             }
-            // Link addresses of kernel symbols are above KASLR_MOVES too.
-            let addr = if a >= KASLR_MOVES {
-                a.wrapping_add(kaslr)
-            } else {
-                a
-            };
-            entries.push(Entry {
-                addr,
-                name_start,
-                name_len,
-                kind,
-            });
+            // Names must split on character boundaries.
+            let from = k.names_at.checked_add(start as usize)?;
+            std::str::from_utf8(k.bytes().get(from..from.checked_add(len as usize)?)?).ok()?;
+            last = stored;
         }
-        Some(Kallsyms {
-            entries,
-            names: names.to_owned(),
-            by_name: OnceLock::new(),
-        })
+        Some(k)
     }
 }
 
@@ -594,6 +684,7 @@ fn decode(
     token_table: &[u8],
     token_index: &[u8],
     count: usize,
+    kaslr: u64,
     address: impl Fn(usize) -> Option<u64>,
 ) -> Result<Kallsyms, Error> {
     // The 256 tokens' texts, expanded once.
@@ -677,11 +768,7 @@ fn decode(
     {
         entries.sort_by_key(|e| e.addr);
     }
-    Ok(Kallsyms {
-        entries,
-        names,
-        by_name: OnceLock::new(),
-    })
+    Ok(Kallsyms::from_entries(&entries, &names, kaslr))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ mod stack;
 mod tasks;
 
 use crashview_btf::Btf;
-use crashview_kallsyms::Kallsyms;
+use crashview_kallsyms::{Kallsyms, Storage};
 use crashview_vmcore::{KernelMemory, PrStatus};
 
 pub use cpus::Cpu;
@@ -115,7 +115,22 @@ pub struct Kernel<'m> {
 }
 
 /// Magic and version of [`Kernel::metadata`].
-const META_MAGIC: &[u8; 8] = b"CVKMETA1";
+const META_MAGIC: &[u8; 8] = b"CVKMETA2";
+
+/// A cheap check of the metadata's bytes (a word-wise rotate-and-add: a
+/// cache file damaged on disk must not name frames wrongly, and FNV over
+/// megabytes would cost more than the rest of opening a cached kernel).
+fn meta_checksum(b: &[u8]) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        h = h.rotate_left(5) ^ u64::from_le_bytes(w.try_into().unwrap_or_default());
+    }
+    for &x in words.remainder() {
+        h = h.rotate_left(5) ^ u64::from(x);
+    }
+    h
+}
 
 /// kallsyms and the BTF-derived layout, read from the dump (the slow
 /// part of opening: megabytes of tables).
@@ -147,9 +162,17 @@ fn read_metadata(mem: &dyn KernelMemory) -> Result<(Kallsyms, Anchors, Layout), 
 
 /// Metadata from [`Kernel::metadata`], if it is for this dump: the same
 /// number of kallsyms symbols, and `_stext` where VMCOREINFO says.
-fn cached_metadata(mem: &dyn KernelMemory, bytes: &[u8]) -> Option<(Kallsyms, Anchors, Layout)> {
+fn cached_metadata(
+    mem: &dyn KernelMemory,
+    storage: Storage,
+) -> Option<(Kallsyms, Anchors, Layout)> {
     let vi = mem.vmcoreinfo()?;
     let kaslr = vi.kernel_offset().unwrap_or(0);
+    let whole = (*storage).as_ref();
+    let (bytes, sum) = whole.split_at_checked(whole.len().checked_sub(8)?)?;
+    if meta_checksum(bytes) != u64::from_le_bytes(sum.try_into().ok()?) {
+        return None;
+    }
     let rest = bytes.strip_prefix(META_MAGIC)?;
     let part = |at: usize| -> Option<(&[u8], usize)> {
         let n = u32::from_le_bytes(rest.get(at..at.checked_add(4)?)?.try_into().ok()?) as usize;
@@ -163,7 +186,8 @@ fn cached_metadata(mem: &dyn KernelMemory, bytes: &[u8]) -> Option<(Kallsyms, An
     let (anchors, next) = part(next)?;
     let layout = Layout::from_bytes(layout)?;
     let anchors = Anchors::from_bytes(anchors, kaslr)?;
-    let syms = Kallsyms::from_bytes(rest.get(next..)?, kaslr)?;
+    let table_at = META_MAGIC.len().checked_add(next)?;
+    let syms = Kallsyms::from_storage(storage, table_at, kaslr)?;
     let count_at = vi.symbol("kallsyms_num_syms")?;
     let count = Mem(mem).u32("kallsyms_num_syms", count_at).ok()?;
     let same = count as usize == syms.len()
@@ -187,7 +211,7 @@ impl<'m> Kernel<'m> {
     pub fn open_cached(
         mem: &'m dyn KernelMemory,
         prstatus: &[PrStatus],
-        cached: Option<&[u8]>,
+        cached: Option<Storage>,
     ) -> Result<(Kernel<'m>, bool), Error> {
         let hit = cached.and_then(|b| cached_metadata(mem, b));
         let used = hit.is_some();
@@ -238,6 +262,8 @@ impl<'m> Kernel<'m> {
             b.extend_from_slice(&part);
         }
         b.extend_from_slice(&self.syms.to_bytes(self.kaslr));
+        let sum = meta_checksum(&b);
+        b.extend_from_slice(&sum.to_le_bytes());
         b
     }
 

@@ -147,7 +147,8 @@ fn stacks_tasks_and_modules_equal_drgn() {
         // The same kernel opened from its cached metadata (kallsyms and
         // layouts, KASLR-independent) reads the same tasks and stacks.
         let meta = k.metadata();
-        let (k2, used) = Kernel::open_cached(&core, core.cpus(), Some(&meta)).unwrap();
+        let (k2, used) =
+            Kernel::open_cached(&core, core.cpus(), Some(Box::new(meta.clone()))).unwrap();
         assert!(used, "{label}: its own metadata was refused");
         let tasks2 = k2.tasks();
         assert_eq!(tasks, tasks2, "{label}: tasks through the cache");
@@ -160,9 +161,19 @@ fn stacks_tasks_and_modules_equal_drgn() {
             );
         }
         // Metadata of another build (here: cut short) is refused, not used.
-        let (_, used) =
-            Kernel::open_cached(&core, core.cpus(), Some(&meta[..meta.len() / 2])).unwrap();
+        let (_, used) = Kernel::open_cached(
+            &core,
+            core.cpus(),
+            Some(Box::new(meta[..meta.len() / 2].to_vec())),
+        )
+        .unwrap();
         assert!(!used, "{label}: truncated metadata was used");
+        // One byte changed (an address in the symbol table) is refused too.
+        let mut flipped = meta.clone();
+        let at = flipped.len() - 1_000_000;
+        flipped[at] ^= 0x10;
+        let (_, used) = Kernel::open_cached(&core, core.cpus(), Some(Box::new(flipped))).unwrap();
+        assert!(!used, "{label}: damaged metadata was used");
 
         // Task list: pid, tgid, ppid, comm, cpu, state.
         let ours: BTreeMap<(u32, String), (u32, u32, u32, char)> = tasks

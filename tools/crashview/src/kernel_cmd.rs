@@ -171,65 +171,83 @@ fn write_thread(out: &mut impl Write, t: &Thread, regs: bool) -> std::io::Result
     Ok(())
 }
 
-/// `crashview ps`.
-pub fn ps(vmcore: &Path, json: bool) -> Result<()> {
+/// `ps` and `modules`: the dump's state as a JSON list under `key`, or
+/// as the text `write_text` prints.
+fn list(
+    vmcore: &Path,
+    json: bool,
+    schema: &str,
+    key: &str,
+    rows: impl Fn(&DumpState) -> serde_json::Value,
+    write_text: impl Fn(&DumpState, &mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let (path, state, _) = open_state(vmcore, &Selection::Pids(Vec::new()))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
-        let v = json!({
-            "schema": dump_state::PS_SCHEMA,
+        let mut v = json!({
+            "schema": schema,
             "file": path.display().to_string(),
-            "tasks": state.tasks,
             "notes": state.notes,
         });
+        v[key] = rows(&state);
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
-        writeln!(
-            out,
-            "{:>7} {:>7} {:>3} {:>2}  {:<18} COMM",
-            "PID", "PPID", "CPU", "ST", "TASK"
-        )?;
-        for t in &state.tasks {
-            let mark = if t.on_cpu { ">" } else { " " };
-            writeln!(
-                out,
-                "{mark}{:>6} {:>7} {:>3} {:>2}  {:<18} {}",
-                t.pid, t.ppid, t.cpu, t.state, t.task, t.comm
-            )?;
-        }
+        write_text(&state, &mut out)?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// `crashview modules`.
-pub fn modules(vmcore: &Path, json: bool) -> Result<()> {
-    let (path, state, _) = open_state(vmcore, &Selection::Pids(Vec::new()))?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if json {
-        let v = json!({
-            "schema": dump_state::MODULES_SCHEMA,
-            "file": path.display().to_string(),
-            "modules": state.modules,
-            "notes": state.notes,
-        });
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
-    } else {
-        writeln!(
-            out,
-            "{:<24} {:<18} {:>8} {:<6} {:<8} SYMBOLS",
-            "NAME", "BASE", "SIZE", "TAINT", "STATE"
-        )?;
-        for m in &state.modules {
+/// `crashview ps`.
+pub fn ps(vmcore: &Path, json: bool) -> Result<()> {
+    list(
+        vmcore,
+        json,
+        dump_state::PS_SCHEMA,
+        "tasks",
+        |s| json!(s.tasks),
+        |state, out| {
             writeln!(
                 out,
-                "{:<24} {:<18} {:>8} {:<6} {:<8} {}",
-                m.name, m.base, m.size, m.taints, m.state, m.symbols
+                "{:>7} {:>7} {:>3} {:>2}  {:<18} COMM",
+                "PID", "PPID", "CPU", "ST", "TASK"
             )?;
-        }
-    }
-    out.flush()?;
-    Ok(())
+            for t in &state.tasks {
+                let mark = if t.on_cpu { ">" } else { " " };
+                writeln!(
+                    out,
+                    "{mark}{:>6} {:>7} {:>3} {:>2}  {:<18} {}",
+                    t.pid, t.ppid, t.cpu, t.state, t.task, t.comm
+                )?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// `crashview modules`.
+pub fn modules(vmcore: &Path, json: bool) -> Result<()> {
+    list(
+        vmcore,
+        json,
+        dump_state::MODULES_SCHEMA,
+        "modules",
+        |s| json!(s.modules),
+        |state, out| {
+            writeln!(
+                out,
+                "{:<24} {:<18} {:>8} {:<6} {:<8} SYMBOLS",
+                "NAME", "BASE", "SIZE", "TAINT", "STATE"
+            )?;
+            for m in &state.modules {
+                writeln!(
+                    out,
+                    "{:<24} {:<18} {:>8} {:<6} {:<8} {}",
+                    m.name, m.base, m.size, m.taints, m.state, m.symbols
+                )?;
+            }
+            Ok(())
+        },
+    )
 }

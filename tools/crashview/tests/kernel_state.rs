@@ -308,3 +308,157 @@ fn report_shows_the_dump_stacks_labelled_and_the_6_12_task_line() {
     assert!(out.contains("unwound from the dump"), "{out}");
     assert!(!out.contains("CPU ?"), "{out}");
 }
+
+#[test]
+fn vmlinux_frames_get_file_and_line_equal_to_addr2line() {
+    let Some(vmlinux) = std::env::var_os("CRASHVIEW_DBG_VMLINUX").filter(|v| !v.is_empty()) else {
+        eprintln!("CRASHVIEW_DBG_VMLINUX is not set: the vmlinux file:line comparison needs the 6.1 -dbg vmlinux");
+        return;
+    };
+    let vmlinux = std::path::PathBuf::from(vmlinux);
+    let dump = fixture("tasks/6.1/kdump-zlib-d31.min.zst");
+    let dump = dump.to_str().unwrap();
+    let o = oracle("tasks/6.1/kdump-zlib-d31.drgn.json");
+    let info = json(&["info", "--json", dump]);
+    let kaslr = info["kernel_offset"].as_u64().unwrap();
+    let pids: Vec<String> = ["cvpark_msleep", "cvpark_dwait", "sh"]
+        .iter()
+        .map(|c| {
+            o["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["comm"] == *c)
+                .unwrap()["pid"]
+                .to_string()
+        })
+        .collect();
+    let mut args = vec![
+        "bt",
+        "--json",
+        "--no-debuginfod",
+        "--vmlinux",
+        vmlinux.to_str().unwrap(),
+    ];
+    for p in &pids {
+        args.extend(["--pid", p.as_str()]);
+    }
+    args.push(dump);
+    let v = json(&args);
+    // Every named vmlinux frame: its source lines, and where addr2line
+    // looks (the link address of the call, or of the exact pc).
+    let mut frames = Vec::new();
+    for t in v["threads"].as_array().unwrap() {
+        for f in t["frames"].as_array().unwrap() {
+            if !f["module"].is_null() || f["function"].is_null() {
+                continue;
+            }
+            let pc = u64::from_str_radix(f["pc"].as_str().unwrap().trim_start_matches("0x"), 16)
+                .unwrap();
+            let at = pc - kaslr - u64::from(f["pc_kind"] == "return-address");
+            frames.push((at, f.clone()));
+        }
+    }
+    assert!(frames.len() >= 15, "{} vmlinux frames", frames.len());
+    let out = std::process::Command::new("addr2line")
+        .args(["-f", "-i", "-a", "-e"])
+        .arg(&vmlinux)
+        .args(frames.iter().map(|(a, _)| format!("{a:#x}")))
+        .output()
+        .expect("addr2line (binutils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(l) = lines.next() {
+        if l.starts_with("0x") {
+            groups.push(Vec::new());
+            continue;
+        }
+        let file_line = lines.next().unwrap_or("");
+        let file_line = file_line.split(" (discriminator").next().unwrap();
+        let (file, line) = file_line.rsplit_once(':').unwrap_or((file_line, "?"));
+        groups
+            .last_mut()
+            .unwrap()
+            .push(format!("{l} {}:{line}", file.rsplit('/').next().unwrap()));
+    }
+    assert_eq!(groups.len(), frames.len());
+    for ((at, f), want) in frames.iter().zip(&groups) {
+        let got: Vec<String> = f["source"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{at:#x} {}: no source", f["function"]))
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}:{}",
+                    s["function"].as_str().unwrap_or("??"),
+                    s["file"]
+                        .as_str()
+                        .unwrap_or("??")
+                        .rsplit('/')
+                        .next()
+                        .unwrap(),
+                    s["line"]
+                        .as_u64()
+                        .map_or("?".to_string(), |l| l.to_string())
+                )
+            })
+            .collect();
+        assert_eq!(&got, want, "{} at {at:#x}", f["function"]);
+    }
+}
+
+/// The per-build metadata cache: written on the first run, used by the
+/// next, and a damaged file is refused (then rewritten), with the same
+/// output every time.
+#[test]
+fn the_metadata_cache_changes_nothing_and_survives_damage() {
+    let cache = tempfile::tempdir().unwrap();
+    let p = fixture("tasks/6.12/kdump-zlib-d1.min.zst");
+    let run = || {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_crashview"))
+            .args(["bt", "--all", "--no-symbols", "--json", p.to_str().unwrap()])
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let first = run();
+    let file = walk(cache.path())
+        .into_iter()
+        .find(|f| f.ends_with("kernelmeta-v1"))
+        .expect("the metadata file");
+    let second = run();
+    assert_eq!(first, second);
+    let mut b = std::fs::read(&file).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x40;
+    std::fs::write(&file, &b).unwrap();
+    assert_eq!(run(), first, "a damaged cache file changed the output");
+    assert_ne!(
+        std::fs::read(&file).unwrap(),
+        b,
+        "the damaged file was not rewritten"
+    );
+    let off = std::process::Command::new(env!("CARGO_BIN_EXE_crashview"))
+        .args(["bt", "--all", "--no-symbols", "--json", p.to_str().unwrap()])
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("CRASHVIEW_NO_INDEX", "1")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(off.stdout).unwrap(), first);
+}
+
+fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

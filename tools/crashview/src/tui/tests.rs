@@ -493,3 +493,38 @@ fn theme_follows_no_color() {
     std::env::remove_var("NO_COLOR");
     assert!(Theme::from_env().color);
 }
+
+/// A vmcore's stacks from the dump are listed after the log's traces,
+/// labelled by source; Enter on one stays in the trace pane (it has no log
+/// line).
+#[test]
+fn vmcore_traces_include_the_dump_stacks() {
+    let mut a = app("tasks/6.1/kdump-zlib-d31.min.zst");
+    press(&mut a, "3");
+    let logged = a.report().map_or(0, |r| {
+        r.traces
+            .iter()
+            .filter(|t| t.source == analysis::summary::TraceSource::Log)
+            .count()
+    });
+    // Move to the first dump trace's title row: past the log traces' rows.
+    let rows = super::state::rows::trace_rows(a.report().unwrap());
+    let first_dump = rows
+        .iter()
+        .position(|r| r.trace == logged && r.frame.is_none())
+        .unwrap();
+    for _ in 0..first_dump {
+        a.handle_key(code(KeyCode::Down));
+    }
+    let s = screen(&a);
+    assert_shows(
+        &s,
+        &[
+            "from the dump: CPU 0 PID",
+            "crashed",
+            "__crash_kexec+0x11a/0x130",
+        ],
+    );
+    a.handle_key(code(KeyCode::Enter));
+    assert_eq!(a.pane, Pane::Traces);
+}
