@@ -478,7 +478,25 @@ impl Kallsyms {
         let table_len = (count as usize).checked_mul(CACHE_ENTRY)?;
         let names_rel = 8usize.checked_add(table_len)?;
         // What follows the table (a container's trailer) is not ours.
-        std::str::from_utf8(rest.get(names_rel..names_rel.checked_add(names_len)?)?).ok()?;
+        let names = rest.get(names_rel..names_rel.checked_add(names_len)?)?;
+        // ASCII (every real table): any slice of it is UTF-8, so names
+        // need no check each; otherwise each name is checked below.
+        let ascii = names.is_ascii();
+        if !ascii {
+            std::str::from_utf8(names).ok()?;
+        }
+        let entries = rest.get(8..names_rel)?;
+        let mut last = 0u64;
+        for c in entries.chunks_exact(CACHE_ENTRY) {
+            let stored = u64::from_le_bytes(c.get(..8)?.try_into().ok()?);
+            let start = u32::from_le_bytes(c.get(8..12)?.try_into().ok()?) as usize;
+            let len = u16::from_le_bytes(c.get(12..14)?.try_into().ok()?) as usize;
+            let name = names.get(start..start.checked_add(len)?)?;
+            if stored < last || (!ascii && std::str::from_utf8(name).is_err()) {
+                return None;
+            }
+            last = stored;
+        }
         let k = Kallsyms {
             names_at: at.checked_add(16)?.checked_add(table_len)?,
             data,
@@ -488,17 +506,6 @@ impl Kallsyms {
             names_len,
             by_name: OnceLock::new(),
         };
-        let mut last = 0u64;
-        for i in 0..k.count {
-            let (stored, start, len, _) = k.raw(i)?;
-            if (start as usize).checked_add(len as usize)? > names_len || stored < last {
-                return None;
-            }
-            // Names must split on character boundaries.
-            let from = k.names_at.checked_add(start as usize)?;
-            std::str::from_utf8(k.bytes().get(from..from.checked_add(len as usize)?)?).ok()?;
-            last = stored;
-        }
         Some(k)
     }
 }
