@@ -211,7 +211,8 @@ fn traces_with_source_lines() {
     let mut a = app("vmcore/kdump/kdump-zlib");
     a.symbols = SymbolState::Resolving;
     press(&mut a, "3");
-    assert_shows(&screen(&a), &["Traces (1) · resolving file:line"]);
+    // The log's trace and the crashed CPU's stack from the dump.
+    assert_shows(&screen(&a), &["Traces (2) · resolving file:line"]);
     let opts = analysis::DebugOptions {
         modules: vec![fixture("ramoops/crashmod.ko")],
         debug_root: PathBuf::from("/nonexistent"),
@@ -233,7 +234,7 @@ fn traces_with_source_lines() {
     assert_shows(
         &s,
         &[
-            "Traces (1) · file:line from 1 debug file(s), 1 warning(s)",
+            "Traces (2) · file:line from 1 debug file(s), 1 warning(s)",
             "  RIP: 0010:crashmod_oops_target+0x1c/0x25 [crashmod]",
             "      crashmod_oops_target crashmod-6.1.0-56-amd64/crashmod.c:37",
             "  crashmod_write.cold+0x36/0x3b [crashmod]",
