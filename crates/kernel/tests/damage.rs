@@ -73,6 +73,20 @@ impl KernelMemory for Damaged<'_> {
     }
 }
 
+/// Offset of `task_struct.tasks`, found from the dump itself:
+/// `init_task.tasks.next` points at the first process's `tasks`.
+fn tasks_offset(core: &Vmcore<'_>, k: &Kernel<'_>, all: &[crashview_kernel::Task]) -> u64 {
+    let init = k.kallsyms().address_of("init_task").unwrap();
+    let first = all.iter().find(|t| t.pid == 1).unwrap();
+    (0..0x2000u64)
+        .step_by(8)
+        .find(|o| {
+            let mut b = [0u8; 8];
+            core.read_virt(init + o, &mut b).is_ok() && u64::from_le_bytes(b) == first.addr + o
+        })
+        .expect("init_task.tasks")
+}
+
 macro_rules! open_dump {
     ($bytes:ident, $core:ident) => {
         let Some($bytes) = dump() else {
@@ -146,18 +160,7 @@ fn a_lost_task_page_cuts_the_list_with_a_note_and_keeps_the_rest() {
     // A task in the middle of the list: lose the page of its list node.
     let victim = all.iter().find(|t| t.comm == "cvpark_sleep").unwrap();
     let mut m = Damaged::new(&core);
-    let tasks_off = {
-        // init_task.tasks.next points at the first process's `tasks`.
-        let init = k.kallsyms().address_of("init_task").unwrap();
-        let first = all.iter().find(|t| t.pid == 1).unwrap();
-        (0..0x2000u64)
-            .step_by(8)
-            .find(|o| {
-                let mut b = [0u8; 8];
-                core.read_virt(init + o, &mut b).is_ok() && u64::from_le_bytes(b) == first.addr + o
-            })
-            .expect("init_task.tasks")
-    };
+    let tasks_off = tasks_offset(&core, &k, &all);
     m.lose(victim.addr + tasks_off);
     let k2 = Kernel::open(&m, core.cpus()).unwrap();
     let (got, notes) = k2.tasks_with_notes();
@@ -188,15 +191,8 @@ fn a_task_list_that_loops_stops_with_a_note() {
     open_dump!(bytes, core);
     let k = Kernel::open(&core, core.cpus()).unwrap();
     let all = k.tasks();
-    let init = k.kallsyms().address_of("init_task").unwrap();
     let first = all.iter().find(|t| t.pid == 1).unwrap();
-    let tasks_off = (0..0x2000u64)
-        .step_by(8)
-        .find(|o| {
-            let mut b = [0u8; 8];
-            core.read_virt(init + o, &mut b).is_ok() && u64::from_le_bytes(b) == first.addr + o
-        })
-        .unwrap();
+    let tasks_off = tasks_offset(&core, &k, &all);
     // kthreadd's tasks.next points back at init's node: a ring without the head.
     let kthreadd = all.iter().find(|t| t.pid == 2).unwrap();
     let mut m = Damaged::new(&core);
