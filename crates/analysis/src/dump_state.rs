@@ -12,6 +12,7 @@ use crashview_kernel::{Backtrace, Kernel, StackSource, Task};
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
 use crashview_symbolize::parse;
 use crashview_symbolize::SectionArena;
+use crashview_vmcore::x86_64::KERNEL_HALF;
 use crashview_vmcore::{loader::MappedFile, Vmcore};
 
 use crate::source::{note_text, source_lines, DebugFilesUsed, SourceLine};
@@ -223,7 +224,7 @@ fn frames_of(bt: &Backtrace) -> Vec<StackFrame> {
             offset: f.offset,
             size: f.size,
             module: f.module.clone(),
-            user: f.pc < 0xffff_8000_0000_0000,
+            user: f.pc < KERNEL_HALF,
             regs: f
                 .regs
                 .as_ref()
@@ -473,7 +474,7 @@ pub fn rip_names(core: &Vmcore<'_>) -> (Vec<Option<String>>, Option<String>) {
         Err(e) => match crashview_kallsyms::Kallsyms::read(core) {
             Ok(ks) => (
                 rips.map(|r| {
-                    r.filter(|&r| r >= 0xffff_8000_0000_0000)
+                    r.filter(|&r| r >= KERNEL_HALF)
                         .and_then(|r| ks.lookup(r))
                         .map(|l| format!("{}+{:#x}/{:#x}", l.name, l.offset, l.size))
                 })

@@ -393,7 +393,7 @@ impl Kallsyms {
 const CACHE_MAGIC: &[u8; 8] = b"CVKSYM1\0";
 /// Addresses at or above this (kernel text and data) move with KASLR; the
 /// absolute per-CPU offsets below do not.
-const KASLR_MOVES: u64 = 0xffff_ffff_8000_0000;
+const KASLR_MOVES: u64 = crashview_vmcore::x86_64::START_KERNEL_MAP;
 /// Bytes per entry in [`Kallsyms::to_bytes`].
 const CACHE_ENTRY: usize = 16;
 

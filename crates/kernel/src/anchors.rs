@@ -25,7 +25,7 @@ pub(crate) const NAMES: [&str; 16] = [
 ];
 
 /// Addresses that move with KASLR are at or above this.
-const KASLR_MOVES: u64 = 0xffff_ffff_8000_0000;
+const KASLR_MOVES: u64 = crashview_vmcore::x86_64::START_KERNEL_MAP;
 
 /// Their addresses in this dump.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,6 +30,7 @@ mod tasks;
 
 use crashview_btf::Btf;
 use crashview_kallsyms::{Kallsyms, Storage};
+use crashview_vmcore::x86_64::KERNEL_HALF;
 use crashview_vmcore::{KernelMemory, PrStatus};
 
 pub use cpus::Cpu;
@@ -42,9 +43,6 @@ pub use tasks::{state_char, Task};
 use anchors::Anchors;
 use layout::Layout;
 use mem::Mem;
-
-/// The lowest x86_64 kernel address (the canonical upper half).
-const KERNEL_SPACE: u64 = 0xffff_8000_0000_0000;
 
 /// Largest BTF blob read (Debian's vmlinux BTF is about 5 MB).
 pub const MAX_BTF: u64 = 64 << 20;
@@ -317,7 +315,7 @@ impl<'m> Kernel<'m> {
     pub fn symbolize(&self, addr: u64) -> Option<(String, u64, u64, Option<String>)> {
         // kallsyms also holds absolute per-CPU offsets: small numbers that
         // would "name" user addresses.
-        if addr < KERNEL_SPACE {
+        if addr < KERNEL_HALF {
             return None;
         }
         if let Some(l) = self.syms.lookup(addr) {

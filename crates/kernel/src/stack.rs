@@ -7,6 +7,8 @@ use crashview_unwind::{
     self as unwind, End, Fault, OrcEntry, OrcLookup, OrcSource, OrcTable, PtRegs, StackRange, Start,
 };
 
+use crashview_vmcore::x86_64::START_KERNEL_MAP;
+
 use crate::anchors::Anchors;
 use crate::layout::Layout;
 use crate::mem::{at, Mem};
@@ -179,7 +181,7 @@ fn scan_for_caller(
         let Ok(w) = k.mem.u64("stack", slot) else {
             break;
         };
-        if w < KERNEL_TEXT_MIN {
+        if w < START_KERNEL_MAP {
             continue;
         }
         let Some(call_at) = w.checked_sub(5) else {
@@ -210,9 +212,6 @@ fn scan_for_caller(
     }
     None
 }
-
-/// Kernel text starts above this on x86_64 (`__START_KERNEL_map`).
-const KERNEL_TEXT_MIN: u64 = 0xffff_ffff_8000_0000;
 
 /// Registers from `NT_PRSTATUS` (`user_regs_struct` begins with the 21
 /// words of `struct pt_regs`, in the same order).

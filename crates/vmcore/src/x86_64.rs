@@ -15,8 +15,12 @@ use std::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::vmcoreinfo::VmcoreInfo;
 
-/// `__START_KERNEL_map`.
+/// `__START_KERNEL_map`: the kernel image is mapped from here (its
+/// addresses move with KASLR).
 pub const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
+/// The lowest kernel address: the canonical upper half (4-level paging;
+/// 5-level kernels start higher still). Below it is user space.
+pub const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
 const PTE_PRESENT: u64 = 1;
 const PTE_PSE: u64 = 1 << 7;
 const PHYS_MASK: u64 = 0x000f_ffff_ffff_f000;
