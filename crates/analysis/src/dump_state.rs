@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crashview_debuginfod::{BuildId, Cache};
-use crashview_kernel::{Backtrace, Kernel, StackSource, Task};
+use crashview_kernel::{symbol_text, Backtrace, Kernel, StackSource, Task};
 use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
 use crashview_symbolize::parse;
 use crashview_symbolize::SectionArena;
@@ -112,15 +112,11 @@ impl StackFrame {
     /// `function+0xoff/0xsize [module]`, as the kernel prints a frame;
     /// `?` for a kernel address no symbol holds, `user space` for a user one.
     pub fn symbolic(&self) -> String {
-        let mut s = match &self.function {
-            Some(f) => format!("{f}+{:#x}/{:#x}", self.offset, self.size),
+        match &self.function {
+            Some(f) => symbol_text(f, self.offset, self.size, self.module.as_deref()),
             None if self.user => "user space".to_string(),
             None => "?".to_string(),
-        };
-        if let Some(m) = &self.module {
-            s.push_str(&format!(" [{m}]"));
         }
-        s
     }
 }
 
@@ -321,13 +317,7 @@ pub fn read_kernel(k: &Kernel<'_>, sel: &Selection) -> DumpState {
                 pid: cur.map(|t| t.pid),
                 comm: cur.map(|t| t.comm.clone()),
                 rip: rip.map(hex),
-                rip_symbol: rip.and_then(|r| k.symbolize(r)).map(|(n, o, s, m)| {
-                    let mut t = format!("{n}+{o:#x}/{s:#x}");
-                    if let Some(m) = m {
-                        t.push_str(&format!(" [{m}]"));
-                    }
-                    t
-                }),
+                rip_symbol: rip.and_then(|r| k.symbolize(r)).map(|s| s.to_string()),
                 panicked: k.panic_cpu() == Some(c.cpu),
             }
         })
@@ -456,17 +446,10 @@ pub fn symbolize(
 /// (`function+0xoff/0xsize [module]`), named from the dump's kallsyms and
 /// module symbol tables; and why names are missing, if they are.
 pub fn rip_names(core: &Vmcore<'_>) -> (Vec<Option<String>>, Option<String>) {
-    let name = |n: (String, u64, u64, Option<String>)| {
-        let mut t = format!("{}+{:#x}/{:#x}", n.0, n.1, n.2);
-        if let Some(m) = n.3 {
-            t.push_str(&format!(" [{m}]"));
-        }
-        t
-    };
     let rips = core.cpus().iter().map(|c| c.reg("rip"));
     match open_kernel(core) {
         Ok(k) => (
-            rips.map(|r| r.and_then(|r| k.symbolize(r)).map(name))
+            rips.map(|r| r.and_then(|r| k.symbolize(r)).map(|s| s.to_string()))
                 .collect(),
             None,
         ),
@@ -476,7 +459,7 @@ pub fn rip_names(core: &Vmcore<'_>) -> (Vec<Option<String>>, Option<String>) {
                 rips.map(|r| {
                     r.filter(|&r| r >= KERNEL_HALF)
                         .and_then(|r| ks.lookup(r))
-                        .map(|l| format!("{}+{:#x}/{:#x}", l.name, l.offset, l.size))
+                        .map(|l| symbol_text(l.name, l.offset, l.size, None))
                 })
                 .collect(),
                 Some(format!("{e}; module addresses are not named")),

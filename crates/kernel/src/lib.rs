@@ -82,6 +82,38 @@ impl From<ReadError> for Error {
     }
 }
 
+/// The symbol an address is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    /// Its name.
+    pub name: String,
+    /// The address less the symbol's start.
+    pub offset: u64,
+    /// The symbol's size.
+    pub size: u64,
+    /// The module it belongs to, `None` for vmlinux.
+    pub module: Option<String>,
+}
+
+/// `name+0xoff/0xsize [module]`, as the kernel prints a frame.
+pub fn symbol_text(name: &str, offset: u64, size: u64, module: Option<&str>) -> String {
+    match module {
+        Some(m) => format!("{name}+{offset:#x}/{size:#x} [{m}]"),
+        None => format!("{name}+{offset:#x}/{size:#x}"),
+    }
+}
+
+impl core::fmt::Display for Symbol {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&symbol_text(
+            &self.name,
+            self.offset,
+            self.size,
+            self.module.as_deref(),
+        ))
+    }
+}
+
 /// A problem that cost part of the picture: what, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -311,8 +343,9 @@ impl<'m> Kernel<'m> {
         tasks::read_task(self, cpu.curr?).ok()
     }
 
-    /// The name for an address: `(symbol, offset, size, module)`.
-    pub fn symbolize(&self, addr: u64) -> Option<(String, u64, u64, Option<String>)> {
+    /// The symbol holding an address: vmlinux's kallsyms, else the module
+    /// whose memory holds it.
+    pub fn symbolize(&self, addr: u64) -> Option<Symbol> {
         // kallsyms also holds absolute per-CPU offsets: small numbers that
         // would "name" user addresses.
         if addr < KERNEL_HALF {
@@ -320,15 +353,15 @@ impl<'m> Kernel<'m> {
         }
         if let Some(l) = self.syms.lookup(addr) {
             if addr < self.text.1 || !self.in_module(addr) {
-                return Some((l.name.to_owned(), l.offset, l.size, None));
+                return Some(Symbol {
+                    name: l.name.to_owned(),
+                    offset: l.offset,
+                    size: l.size,
+                    module: None,
+                });
             }
         }
-        for m in &self.modules {
-            if let Some(s) = m.lookup(addr) {
-                return Some((s.name.clone(), s.offset, s.size, Some(m.name.clone())));
-            }
-        }
-        None
+        self.modules.iter().find_map(|m| m.lookup(addr))
     }
 
     fn in_module(&self, addr: u64) -> bool {

@@ -9,7 +9,7 @@ use crashview_unwind::OrcTable;
 use crate::anchors::Anchors;
 use crate::layout::{Layout, ModuleLayout, ModuleMem};
 use crate::mem::{at, Mem, ReadError};
-use crate::Note;
+use crate::{Note, Symbol};
 
 /// More modules than this is a list gone wrong.
 const MAX_MODULES: usize = 1 << 14;
@@ -48,18 +48,6 @@ pub struct ModuleSymbol {
     pub kind: char,
 }
 
-/// The symbol containing an address of a module.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModuleLocation {
-    /// Name.
-    pub name: String,
-    /// `addr - value`.
-    pub offset: u64,
-    /// Distance to the next symbol or the end of the memory range, as the
-    /// kernel's `find_kallsyms_symbol` sizes it.
-    pub size: u64,
-}
-
 /// One loaded module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Module {
@@ -90,8 +78,9 @@ impl Module {
     }
 
     /// The symbol containing `addr` (the nearest named symbol at or below it
-    /// in the same memory range, as `find_kallsyms_symbol`).
-    pub fn lookup(&self, addr: u64) -> Option<ModuleLocation> {
+    /// in the same memory range, as `find_kallsyms_symbol`, which also sizes
+    /// it: to the next symbol or the end of the range).
+    pub fn lookup(&self, addr: u64) -> Option<Symbol> {
         let range = self.ranges.iter().find(|r| r.contains(addr))?;
         let after = self.symbols.partition_point(|s| s.value <= addr);
         let s = self.symbols.get(after.checked_sub(1)?)?;
@@ -104,10 +93,11 @@ impl Module {
             .get(after..)
             .and_then(|r| r.iter().find(|n| n.value > s.value))
             .map_or(end, |n| n.value.min(end));
-        Some(ModuleLocation {
+        Some(Symbol {
             name: s.name.clone(),
             offset: addr.checked_sub(s.value)?,
             size: next.checked_sub(s.value)?,
+            module: Some(self.name.clone()),
         })
     }
 }

@@ -174,7 +174,9 @@ fn scan_for_caller(
     if has_orc {
         return None;
     }
-    let (name, off, _, _) = k.symbolize(ip)?;
+    let crate::Symbol {
+        name, offset: off, ..
+    } = k.symbolize(ip)?;
     let func = ip.checked_sub(off)?;
     for i in 0..SCAN_WORDS {
         let slot = sp.checked_add(i.checked_mul(8)?)?;
@@ -334,7 +336,7 @@ pub(crate) fn backtrace(k: &Kernel<'_>, task: &Task) -> Backtrace {
             };
             let named = k.symbolize(lookup);
             let (function, offset, size, module) = match named {
-                Some((n, o, s, m)) => (Some(n), o, s, m),
+                Some(s) => (Some(s.name), s.offset, s.size, s.module),
                 None => (None, 0, 0, None),
             };
             // The offset printed is from pc, as the kernel prints it.
