@@ -13,7 +13,7 @@ use crashview_symbolize::debug_files::{DebugFiles, DebugOptions, LoadError};
 use crashview_symbolize::parse;
 use crashview_symbolize::SectionArena;
 use crashview_vmcore::x86_64::KERNEL_HALF;
-use crashview_vmcore::{loader::MappedFile, Vmcore};
+use crashview_vmcore::{loader::MappedFile, vmcoreinfo::VmcoreInfo, Vmcore};
 
 use crate::source::{note_text, source_lines, DebugFilesUsed, SourceLine};
 
@@ -261,8 +261,8 @@ pub const METADATA_FILE: &str = "kernelmeta-v1";
 pub fn open_kernel<'m>(core: &'m Vmcore<'_>) -> Result<Kernel<'m>, String> {
     let id = core
         .vmcoreinfo()
-        .and_then(|v| v.get("BUILD-ID"))
-        .and_then(|h| BuildId::from_hex(h.trim()).ok());
+        .and_then(|v| v.build_id())
+        .and_then(|h| BuildId::from_hex(&h).ok());
     let on = crashview_symbolize::index_store::enabled(std::env::var_os(
         crashview_symbolize::index::DISABLE_VAR,
     ));
@@ -409,19 +409,27 @@ pub fn trace_text(threads: &[Thread]) -> String {
 }
 
 /// Add file:line to every frame that DWARF covers: the vmlinux and module
-/// debug files `opts` finds (by build id, release or path), looked up by
+/// debug files `opts` finds (by path, or by the dump's build id and
+/// release from its VMCOREINFO `vi` where `opts` names none), looked up by
 /// symbol+offset so KASLR and module placement need no arithmetic here.
 pub fn symbolize(
     state: &mut DumpState,
     opts: &DebugOptions,
-    kernel_offset: Option<u64>,
+    vi: Option<&VmcoreInfo>,
 ) -> Result<(), LoadError> {
     let text = trace_text(&state.threads);
     let mut log = parse::parse_log(&text);
     if log.info.kernel_offset.is_none() {
-        log.info.kernel_offset = kernel_offset;
+        log.info.kernel_offset = vi.and_then(|v| v.kernel_offset());
     }
-    let files = DebugFiles::load(std::slice::from_ref(&log), opts)?;
+    let mut opts = opts.clone();
+    if opts.release.is_none() {
+        opts.release = vi.and_then(|v| v.osrelease()).map(str::to_owned);
+    }
+    if opts.vmlinux_build_id.is_none() {
+        opts.vmlinux_build_id = vi.and_then(|v| v.build_id());
+    }
+    let files = DebugFiles::load(std::slice::from_ref(&log), &opts)?;
     let arena = SectionArena::new();
     let sym = files.symbolizer(&arena);
     sym.prefetch(&log);

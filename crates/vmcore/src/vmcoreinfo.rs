@@ -100,6 +100,14 @@ impl VmcoreInfo {
         u64::from_str_radix(self.get("KERNELOFFSET")?, 16).ok()
     }
 
+    /// `BUILD-ID`: the vmlinux build id in lowercase hex (which finds its
+    /// debug file); `None` when absent or not hex.
+    pub fn build_id(&self) -> Option<String> {
+        self.get("BUILD-ID")
+            .map(|b| b.trim().to_ascii_lowercase())
+            .filter(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_hexdigit()))
+    }
+
     /// `CRASHTIME`: seconds since the epoch, set by `crash_save_vmcoreinfo`
     /// when kdump runs (absent from dumps taken from outside, e.g. QEMU's).
     pub fn crash_time(&self) -> Option<i64> {

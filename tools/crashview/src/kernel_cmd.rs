@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use crashview_analysis::dump_state::{self, DumpState, Selection, Thread};
 use crashview_analysis::input::{self, Question};
+use crashview_symbolize::debug_files::DebugOptions;
 use crashview_vmcore::Vmcore;
 use serde_json::json;
 
@@ -41,33 +42,30 @@ pub struct BtArgs {
     pub files: DebugFileArgs,
 }
 
-/// What the symbolizer needs to know of the dump: KASLR offset, release,
-/// vmlinux build id (VMCOREINFO).
-struct DumpFacts {
-    kernel_offset: Option<u64>,
-    release: Option<String>,
-    build_id: Option<String>,
-}
-
-fn open_state(path: &Path, sel: &Selection) -> Result<(PathBuf, DumpState, DumpFacts)> {
+/// The dump's state as `sel` asks, with source lines when `symbols` says
+/// where to look for debug files; notes and debug-file warnings on stderr.
+fn open_state(
+    path: &Path,
+    sel: &Selection,
+    symbols: Option<&DebugOptions>,
+) -> Result<(PathBuf, DumpState)> {
     let (file_path, bytes) = input::open_vmcore(path, Question::KernelState)?;
     let core = Vmcore::parse(bytes.bytes())
         .with_context(|| format!("{}: not a readable vmcore", file_path.display()))?;
-    let vi = core.vmcoreinfo();
-    let facts = DumpFacts {
-        kernel_offset: vi.and_then(|v| v.kernel_offset()),
-        release: vi.and_then(|v| v.osrelease()).map(str::to_owned),
-        build_id: vi
-            .and_then(|v| v.get("BUILD-ID"))
-            .map(|b| b.trim().to_ascii_lowercase())
-            .filter(|b| !b.is_empty()),
-    };
-    let state = dump_state::read(&core, sel)
+    let mut state = dump_state::read(&core, sel)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file_path.display()))?;
     for n in &state.notes {
         eprintln!("crashview: warning: {}: {n}", file_path.display());
     }
-    Ok((file_path, state, facts))
+    if let Some(opts) = symbols {
+        if let Err(e) = dump_state::symbolize(&mut state, opts, core.vmcoreinfo()) {
+            eprintln!("crashview: warning: no source lines: {e}");
+        }
+        for w in state.debug_files.iter().flat_map(|d| &d.warnings) {
+            eprintln!("crashview: warning: {w}");
+        }
+    }
+    Ok((file_path, state))
 }
 
 /// `crashview bt`.
@@ -81,18 +79,8 @@ pub fn bt(a: &BtArgs) -> Result<()> {
     } else {
         Selection::Crashed
     };
-    let (path, mut state, facts) = open_state(&a.vmcore, &sel)?;
-    if !a.no_symbols {
-        let mut opts = a.files.options();
-        opts.release = opts.release.or(facts.release);
-        opts.vmlinux_build_id = opts.vmlinux_build_id.or(facts.build_id);
-        if let Err(e) = dump_state::symbolize(&mut state, &opts, facts.kernel_offset) {
-            eprintln!("crashview: warning: no source lines: {e}");
-        }
-        for w in state.debug_files.iter().flat_map(|d| &d.warnings) {
-            eprintln!("crashview: warning: {w}");
-        }
-    }
+    let opts = (!a.no_symbols).then(|| a.files.options());
+    let (path, state) = open_state(&a.vmcore, &sel, opts.as_ref())?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if a.json {
         let v = json!({
@@ -181,7 +169,7 @@ fn list(
     rows: impl Fn(&DumpState) -> serde_json::Value,
     write_text: impl Fn(&DumpState, &mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let (path, state, _) = open_state(vmcore, &Selection::Pids(Vec::new()))?;
+    let (path, state) = open_state(vmcore, &Selection::Pids(Vec::new()), None)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
         let mut v = json!({

@@ -148,10 +148,7 @@ fn vmcore(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
         release: vi.and_then(|v| v.osrelease()).map(str::to_owned),
         crash_time: vi.and_then(|v| v.crash_time()),
         kernel_offset: vi.and_then(|v| v.kernel_offset()),
-        build_id: vi
-            .and_then(|v| v.get("BUILD-ID"))
-            .map(|b| b.trim().to_ascii_lowercase())
-            .filter(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_hexdigit())),
+        build_id: vi.and_then(|v| v.build_id()),
         cpus: core.cpus().len(),
     };
     let journal = vi.and_then(|v| vmcore_journal(&core, v, &name, &mut diagnostics));
