@@ -387,23 +387,44 @@ pub fn read_kernel(k: &Kernel<'_>, sel: &Selection) -> DumpState {
     }
 }
 
-/// The threads' frames as a kernel-style call trace, one `Call Trace:`
-/// block per thread (exact frames as `RIP:` lines, so the symbolizer looks
-/// them up at their address and the others at the call): the text every
-/// other crashview trace goes through.
+/// A frame as a kernel trace prints it: an exact pc as a `RIP:` line (so
+/// the symbolizer looks it up at its address), a return address as a frame
+/// (looked up at the call).
+pub fn trace_line(f: &StackFrame) -> String {
+    if f.pc_kind == "exact" {
+        format!("RIP: 0010:{}", f.symbolic())
+    } else {
+        f.symbolic()
+    }
+}
+
+/// Appends a `Call Trace:` block of [`trace_line`]s as the symbolizer
+/// parses them (`RIP:` lines as they are, frames indented).
+pub fn push_call_trace<'a>(text: &mut String, lines: impl IntoIterator<Item = &'a str>) {
+    text.push_str("Call Trace:\n");
+    for l in lines {
+        if !l.starts_with("RIP:") {
+            text.push(' ');
+        }
+        text.push_str(l);
+        text.push('\n');
+    }
+}
+
+/// The threads' named frames as kernel-style call traces, one block per
+/// thread: the text every other crashview trace goes through.
 pub fn trace_text(threads: &[Thread]) -> String {
     let mut s = String::new();
     for t in threads {
         s.push_str(&format!("CPU: {} PID: {} Comm: {}\n", t.cpu, t.pid, t.comm));
-        s.push_str("Call Trace:\n");
         // Frames with no symbol have nothing to look up by: left out.
-        for f in t.frames.iter().filter(|f| f.function.is_some()) {
-            if f.pc_kind == "exact" {
-                s.push_str(&format!("RIP: 0010:{}\n", f.symbolic()));
-            } else {
-                s.push_str(&format!(" {}\n", f.symbolic()));
-            }
-        }
+        let lines: Vec<String> = t
+            .frames
+            .iter()
+            .filter(|f| f.function.is_some())
+            .map(trace_line)
+            .collect();
+        push_call_trace(&mut s, lines.iter().map(String::as_str));
     }
     s
 }

@@ -124,25 +124,17 @@ fn dump_traces(threads: &[Thread]) -> Vec<TraceInfo> {
                 .frames
                 .iter()
                 .filter(|f| f.function.is_some())
-                .map(|f| {
-                    let exact = f.pc_kind == "exact";
-                    let sym = f.symbolic();
-                    FrameInfo {
-                        function: f.function.clone(),
-                        offset: Some(f.offset),
-                        module: f.module.clone(),
-                        reliable: true,
-                        rip: exact,
-                        user: false,
-                        text: if exact {
-                            format!("RIP: 0010:{sym}")
-                        } else {
-                            sym
-                        },
-                        line: 0,
-                        source: Vec::new(),
-                        note: None,
-                    }
+                .map(|f| FrameInfo {
+                    function: f.function.clone(),
+                    offset: Some(f.offset),
+                    module: f.module.clone(),
+                    reliable: true,
+                    rip: f.pc_kind == "exact",
+                    user: false,
+                    text: crate::dump_state::trace_line(f),
+                    line: 0,
+                    source: Vec::new(),
+                    note: None,
                 })
                 .collect(),
         })

@@ -88,14 +88,7 @@ fn symbol_text(report: &Report) -> String {
         .iter()
         .filter(|t| t.source == TraceSource::Dump)
     {
-        text.push_str("Call Trace:\n");
-        for f in &t.frames {
-            if !f.rip {
-                text.push(' ');
-            }
-            text.push_str(&f.text);
-            text.push('\n');
-        }
+        crate::dump_state::push_call_trace(&mut text, t.frames.iter().map(|f| f.text.as_str()));
     }
     text
 }
