@@ -291,7 +291,7 @@ impl<'m> Kernel<'m> {
             b.extend_from_slice(&(part.len() as u32).to_le_bytes());
             b.extend_from_slice(&part);
         }
-        b.extend_from_slice(&self.syms.to_bytes(self.kaslr));
+        b.extend_from_slice(&self.syms.to_bytes());
         let sum = meta_checksum(&b);
         b.extend_from_slice(&sum.to_le_bytes());
         b

@@ -24,6 +24,6 @@ fuzz_target!(|data: &[u8]| {
             let _ = k.lookup(a);
         }
         let _ = k.address_of("x");
-        let _ = Kallsyms::from_bytes(&k.to_bytes(0x2000), 0x4000);
+        let _ = Kallsyms::from_bytes(&k.to_bytes(), 0x4000);
     }
 });
