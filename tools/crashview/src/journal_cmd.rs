@@ -39,6 +39,7 @@ struct JsonStep {
 pub fn run(path: &Path, offset: Option<u64>, json: bool) -> anyhow::Result<()> {
     let opts = LoadOptions {
         journal_offset: offset,
+        skip_kernel_state: true,
         ..LoadOptions::default()
     };
     let inp = input::load_with(path, &opts)?;

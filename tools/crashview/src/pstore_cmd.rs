@@ -19,6 +19,7 @@ struct Loaded {
 fn load(path: &Path, ov: &Overrides) -> anyhow::Result<Loaded> {
     let opts = LoadOptions {
         ramoops: *ov,
+        skip_kernel_state: true,
         ..LoadOptions::default()
     };
     let inp = input::load_with(path, &opts)?;

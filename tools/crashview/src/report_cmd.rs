@@ -90,7 +90,13 @@ pub fn report(
 /// the kernel log the report reads (the newest kmsg dump, a console
 /// record, the text), one console line per line.
 pub fn kernel_log(path: &Path, json: bool) -> anyhow::Result<()> {
-    let inp = input::load(path)?;
+    let inp = input::load_with(
+        path,
+        &input::LoadOptions {
+            skip_kernel_state: true,
+            ..input::LoadOptions::default()
+        },
+    )?;
     inp.require(Question::KernelLog)?;
     let r = analysis::analyze(&inp);
     for d in &r.diagnostics {

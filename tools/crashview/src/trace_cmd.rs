@@ -107,7 +107,14 @@ struct Source {
 /// The texts of an input to search for traces: each pstore record, the
 /// text, or a vmcore's log, read through the one input detector.
 fn read_sources(path: &Path) -> anyhow::Result<Vec<Source>> {
-    let inp = input::load(path)?;
+    // The log's traces only: not the dump's kernel state.
+    let inp = input::load_with(
+        path,
+        &input::LoadOptions {
+            skip_kernel_state: true,
+            ..input::LoadOptions::default()
+        },
+    )?;
     inp.require(Question::Traces)?;
     for d in &inp.diagnostics {
         eprintln!("crashview: warning: {d}");

@@ -226,3 +226,18 @@ fn report_many_inputs_needs_jsonl_for_json() {
         .collect();
     assert_eq!(kinds, ["ramoops-region", "recorder-region"]);
 }
+
+/// Subcommands that read only a vmcore's log leave its kernel state alone:
+/// `trace` on a dump whose kallsyms pages are gone says nothing of stacks,
+/// `report` (which shows them) says why it has none.
+#[test]
+fn only_the_report_opens_a_vmcores_kernel_state() {
+    let p = fixture("vmcore/qemu/qemu.elf.min.zst");
+    let p = p.to_str().unwrap();
+    let (code, _, err) = crashview(&["trace", "--no-code", "--debug-root", "/nonexistent", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("no stacks from the dump"), "{err}");
+    let (code, out, _) = crashview(&["report", "--plain", "--no-symbols", p]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no stacks from the dump: kallsyms"), "{out}");
+}

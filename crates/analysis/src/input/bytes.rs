@@ -55,7 +55,7 @@ pub fn from_bytes(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Inpu
         return from_bytes(name, &out, opts);
     }
     if is_vmcore(bytes) {
-        return vmcore(name, bytes);
+        return vmcore(name, bytes, opts);
     }
     if looks_like_text(bytes) {
         let mut input = Input::new(name, InputKind::Text);
@@ -134,7 +134,7 @@ fn region(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Input, LoadE
     Ok(input)
 }
 
-fn vmcore(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
+fn vmcore(name: String, bytes: &[u8], opts: &LoadOptions) -> Result<Input, LoadError> {
     let core = crashview_vmcore::Vmcore::parse(bytes)
         .map_err(|e| LoadError(format!("{name}: not a readable vmcore: {e}")))?;
     let mut diagnostics: Vec<String> = core
@@ -173,15 +173,18 @@ fn vmcore(name: String, bytes: &[u8]) -> Result<Input, LoadError> {
         Err(e) => diagnostics.push(format!("{name}: cannot read the kernel log: {e}")),
     }
     // Every CPU's task, unwound: the stacks `crash bt -a` shows.
-    let dump = match crate::dump_state::read(&core, &crate::dump_state::Selection::Cpus) {
-        Ok(mut d) => {
+    let state = (!opts.skip_kernel_state)
+        .then(|| crate::dump_state::read(&core, &crate::dump_state::Selection::Cpus));
+    let dump = match state {
+        None => None,
+        Some(Ok(mut d)) => {
             for n in &d.notes {
                 diagnostics.push(format!("{name}: kernel state: {n}"));
             }
             d.tasks.clear();
             Some(d)
         }
-        Err(e) => {
+        Some(Err(e)) => {
             diagnostics.push(format!("{name}: no stacks from the dump: {e}"));
             None
         }

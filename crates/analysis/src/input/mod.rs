@@ -209,6 +209,9 @@ pub struct LoadOptions {
     /// Most bytes a zstd-compressed input may expand to (default
     /// [`MAX_DECOMPRESSED`]); more is refused by name.
     pub max_decompressed: Option<u64>,
+    /// Do not open a vmcore's kernel state (its CPUs' stacks, modules):
+    /// for subcommands that read only its log, records or journal.
+    pub skip_kernel_state: bool,
 }
 
 /// Largest input file read into memory (vmcores are mapped instead).
