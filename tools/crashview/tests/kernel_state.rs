@@ -462,3 +462,56 @@ fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A dump whose BTF is corrupt: `bt` fails naming BTF, and `info` still
+/// names each CPU's vmlinux function from kallsyms, saying what it lacks.
+#[test]
+fn without_btf_info_still_names_vmlinux_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("qemu.elf");
+    let out = std::process::Command::new("zstd")
+        .args(["-dqf", "-o"])
+        .arg(&raw)
+        .arg(fixture("tasks/6.1/qemu.elf.min.zst"))
+        .output()
+        .expect("zstd (apt zstd)");
+    assert!(out.status.success());
+    let mut b = std::fs::read(&raw).unwrap();
+    // The vmlinux BTF header: magic 0xeb9f, version 1, hdr_len 24.
+    let hdr = [0x9f, 0xeb, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00];
+    let at = b.windows(8).position(|w| w == hdr).expect("the BTF header");
+    b[at] = 0;
+    std::fs::write(&raw, &b).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_crashview"))
+            .args(args)
+            .arg(&raw)
+            .env("CRASHVIEW_NO_INDEX", "1")
+            .output()
+            .unwrap()
+    };
+    let bt = run(&["bt", "--no-symbols"]);
+    assert_eq!(bt.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bt.stderr).contains("BTF"),
+        "{}",
+        String::from_utf8_lossy(&bt.stderr)
+    );
+    let info = run(&["info", "--json"]);
+    assert!(info.status.success());
+    let v: Value = serde_json::from_slice(&info.stdout).unwrap();
+    let o = oracle("tasks/6.1/qemu.elf.drgn.json");
+    for (i, c) in v["cpus"].as_array().unwrap().iter().enumerate() {
+        let pid = o["cpus"][i]["curr_pid"].as_u64().unwrap();
+        let want = drgn_first(&o, pid).unwrap();
+        let f = c["rip_function"]
+            .as_str()
+            .unwrap_or_else(|| panic!("cpu {i} unnamed: {c}"));
+        assert!(f.starts_with(&format!("{want}+")), "cpu {i}: {f} vs {want}");
+    }
+    let missing = v["missing"].to_string();
+    assert!(
+        missing.contains("BTF") && missing.contains("module addresses are not named"),
+        "{missing}"
+    );
+}
